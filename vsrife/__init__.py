@@ -1,0 +1,22 @@
+"""vsrife: RIFE video frame interpolation as a VapourSynth filter.
+
+    import vapoursynth as vs
+    import vsrife
+    clip = vsrife.rife(clip, factor_num=2)
+
+See ``help(vsrife.rife)`` for every parameter and ``python -m vsrife --help`` for model management.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+__all__ = ["rife", "__version__"]
+
+
+def __getattr__(name: str):
+    # Importing vsrife must stay cheap (the CLI and the timing module do not need VapourSynth or torch).
+    if name == "rife":
+        from .filter import rife
+
+        return rife
+    raise AttributeError(name)

@@ -1,0 +1,168 @@
+"""Device, precision, threads, padding and the per-source-frame cache around a RIFE model.
+
+The engine turns two source frames (as plane arrays plus props) and a timestep into output planes. Work that
+depends on one source frame only — colour conversion, padding, and the encoder features of v4.7+ models — is done
+once per source frame and kept in a small LRU cache, so every output frame that needs that frame (several
+timesteps, both neighbouring pairs) reuses it. All model execution is serialised by one lock: torch already uses
+every core inside an operation, and two frames each running several threads on the same cores collapse.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .color import PlaneFormat, planes_to_rgb, rgb_to_planes
+
+warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+#: Default number of source frames whose converted tensors / features are kept (per filter instance).
+DEFAULT_CACHE_FRAMES = 6
+#: HD v3.6 makes t = 0.5 only; other dyadic times are made by repeated halving up to this depth.
+MAX_BISECT_DEPTH = 6
+
+
+class EngineError(ValueError):
+    """A device/precision request that cannot be honoured."""
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``None``: CUDA when available, else CPU. Strings like ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``."""
+    if device is None:
+        return torch.device("cuda", torch.cuda.current_device()) if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise EngineError(f"device must be 'cpu', 'cuda', 'cuda:N' or another torch device, not {device!r}") from e
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise EngineError(f"device={str(device)!r} but CUDA is not available (torch {torch.__version__}); use 'cpu'")
+        idx = dev.index if dev.index is not None else torch.cuda.current_device()
+        if idx >= torch.cuda.device_count():
+            raise EngineError(f"device={str(device)!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+        return torch.device("cuda", idx)
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise EngineError(f"device={str(device)!r} but MPS is not available")
+    if dev.type == "xpu" and not (hasattr(torch, "xpu") and torch.xpu.is_available()):
+        raise EngineError(f"device={str(device)!r} but XPU is not available")
+    return dev
+
+
+def resolve_precision(precision: str | None, device: torch.device, half_input: bool) -> torch.dtype:
+    """``None``: fp16 for RGBH input on a GPU, else fp32. ``"fp16"`` is refused on the CPU (use ``"bf16"``)."""
+    if precision is None:
+        return torch.float16 if (half_input and device.type != "cpu") else torch.float32
+    if precision not in _DTYPES:
+        raise EngineError(f"precision must be one of {list(PRECISIONS)} or None, not {precision!r}")
+    if precision == "fp16" and device.type == "cpu":
+        raise EngineError("precision='fp16' is not supported on the CPU (it is ~50x slower there); "
+                          "use precision='bf16' or 'fp32'")
+    if precision == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        raise EngineError("precision='bf16' is not supported by this GPU; use 'fp16' or 'fp32'")
+    return _DTYPES[precision]
+
+
+@dataclass
+class _Source:
+    img: torch.Tensor               # [1, 3, PH, PW] padded, model dtype, on device
+    feat: torch.Tensor | None       # encoder features (v4.7+), or None
+
+
+class Engine:
+    """Runs one RIFE model for one clip geometry. Thread-safe."""
+
+    def __init__(self, model: torch.nn.Module, *, fmt: PlaneFormat, width: int, height: int,
+                 device: torch.device, dtype: torch.dtype, scale: float = 1.0, ensemble: bool = False,
+                 cache_frames: int = DEFAULT_CACHE_FRAMES, channels_last: bool | None = None) -> None:
+        self.spec = model.spec
+        self.fmt = fmt
+        self.width, self.height = width, height
+        self.device, self.dtype = device, dtype
+        self.scale, self.ensemble = scale, ensemble
+        m = self.spec.pad_multiple(scale)
+        self.pad_w = -(-width // m) * m
+        self.pad_h = -(-height // m) * m
+        if channels_last is None:
+            channels_last = device.type == "cpu"
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.to(device=device, dtype=dtype, memory_format=self.memory_format).eval()
+        self.cache_frames = max(2, int(cache_frames))
+        self._sources: OrderedDict[int, _Source] = OrderedDict()
+        self._mids: OrderedDict[tuple[int, int, Fraction], torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- per-source-frame work -----------------------------------------------------------------------------
+    def _prepare(self, planes: Sequence[np.ndarray], props: Mapping) -> torch.Tensor:
+        rgb = planes_to_rgb(list(planes), self.fmt, props, self.device, torch.float32)
+        if self.pad_w != self.width or self.pad_h != self.height:
+            rgb = F.pad(rgb, (0, self.pad_w - self.width, 0, self.pad_h - self.height))
+        return rgb.to(self.dtype).contiguous(memory_format=self.memory_format)
+
+    def _source(self, index: int, planes: Sequence[np.ndarray], props: Mapping) -> _Source:
+        src = self._sources.get(index)
+        if src is not None:
+            self._sources.move_to_end(index)
+            return src
+        img = self._prepare(planes, props)
+        feat = self.model.encode(img) if self.spec.has_encoder else None
+        src = _Source(img, feat)
+        self._sources[index] = src
+        while len(self._sources) > self.cache_frames:
+            self._sources.popitem(last=False)
+        return src
+
+    def cached_sources(self) -> int:
+        """Number of source frames currently cached (bounded by ``cache_frames``)."""
+        return len(self._sources)
+
+    # -- interpolation ----------------------------------------------------------------------------------------
+    def _run(self, img0: torch.Tensor, img1: torch.Tensor, t: Fraction, f0, f1) -> torch.Tensor:
+        return self.model(img0, img1, float(t), f0, f1, scale=self.scale, ensemble=self.ensemble)
+
+    def _bisect(self, key: tuple[int, int], img0: torch.Tensor, img1: torch.Tensor, t: Fraction,
+                lo: Fraction = Fraction(0), hi: Fraction = Fraction(1), depth: int = 0) -> torch.Tensor:
+        """t = 0.5-only models: halve [lo, hi] towards t, caching the midpoints (shared by 4x, 8x ... outputs)."""
+        if depth > MAX_BISECT_DEPTH:
+            raise EngineError(f"timestep {t} needs more than {MAX_BISECT_DEPTH} halvings")
+        mid_t = (lo + hi) / 2
+        mkey = (key[0], key[1], mid_t)
+        mid = self._mids.get(mkey)
+        if mid is None:
+            mid = self._run(img0, img1, Fraction(1, 2), None, None)
+            self._mids[mkey] = mid
+            while len(self._mids) > self.cache_frames:
+                self._mids.popitem(last=False)
+        if t == mid_t:
+            return mid
+        if t < mid_t:
+            return self._bisect(key, img0, mid, t, lo, mid_t, depth + 1)
+        return self._bisect(key, mid, img1, t, mid_t, hi, depth + 1)
+
+    @torch.inference_mode()
+    def interpolate(self, a: int, planes_a: Sequence[np.ndarray], props_a: Mapping,
+                    b: int, planes_b: Sequence[np.ndarray], props_b: Mapping, t: Fraction) -> list[np.ndarray]:
+        """Output planes (source format, props of ``a`` for the conversion back) at time ``t`` from ``a`` to ``b``."""
+        with self._lock:
+            s0 = self._source(a, planes_a, props_a)
+            s1 = self._source(b, planes_b, props_b)
+            if self.spec.arbitrary_timestep:
+                out = self._run(s0.img, s1.img, t, s0.feat, s1.feat)
+            else:
+                out = self._bisect((a, b), s0.img, s1.img, t)
+            out = out[:, :, : self.height, : self.width].float().clamp_(0.0, 1.0)
+            return rgb_to_planes(out, self.fmt, props_a)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sources.clear()
+            self._mids.clear()

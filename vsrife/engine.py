@@ -10,7 +10,6 @@ every core inside an operation, and two frames each running several threads on t
 from __future__ import annotations
 
 import threading
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
@@ -21,8 +20,6 @@ import torch
 import torch.nn.functional as F
 
 from .color import PlaneFormat, planes_to_rgb, rgb_to_planes
-
-warnings.filterwarnings("ignore", "The given NumPy array is not writable")
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}

@@ -1,5 +1,6 @@
 # vsrife — two commands: `make demo` and `make test`.
 SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 .ONESHELL:
 .DEFAULT_GOAL := help
 
@@ -55,7 +56,7 @@ demo: setup $(SAMPLE)
 	$(VPY) -m vsrife download
 	mkdir -p $(OUT)
 	start=$$(date +%s.%N)
-	VSRIFE_DEMO_SOURCE=$(SAMPLE) $(VENV)/bin/vspipe -c y4m examples/demo.vpy - \
+	VSRIFE_DEMO_SOURCE=$(abspath $(SAMPLE)) $(VENV)/bin/vspipe -c y4m examples/demo.vpy - \
 	  | ffmpeg -hide_banner -loglevel error -y -f yuv4mpegpipe -i - -i $(SAMPLE) \
 	      -map 0:v -map 1:a? -c:v libx264 -crf 18 -preset veryfast -c:a copy -shortest $(OUT)/demo_2x.mkv
 	$(VPY) examples/summary.py $(SAMPLE) $(OUT)/demo_2x.mkv $$start

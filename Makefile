@@ -20,7 +20,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12; do \
             for p in $$(ls -d $$root/versions/3.1[3-9]*/bin/python3.1[3-9] $$root/versions/3.12*/bin/python3.12 2>/dev/null | sort -rV); do \
               if $$p -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then echo $$p; exit 0; fi; done)
 
-.PHONY: help setup demo test quality bench clean ffmpeg
+.PHONY: help setup demo test quality bench bench-quick clean ffmpeg
 
 help:
 	@echo "make demo     set up .venv, get the default model and a sample clip, run a real vspipe | ffmpeg 2x encode"
@@ -67,8 +67,11 @@ test: setup
 quality: setup
 	$(VPY) bench/quality.py
 
-bench: setup $(SAMPLE)
-	$(VPY) bench/run.py
+bench: setup
+	$(VPY) bench/run.py $(BENCH_ARGS)
+
+bench-quick: setup
+	$(VPY) bench/run.py --quick
 
 clean:
 	rm -rf $(OUT) .pytest_cache

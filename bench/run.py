@@ -610,7 +610,7 @@ import sys
 import vapoursynth as vs
 core = vs.core
 src = core.bs.VideoSource({src!r}, cachepath={bsidx!r}, cachemode=2)
-src = core.std.SetFrameProps(src, _Matrix=1, _Transfer=1, _Primaries=1, _ColorRange=1)
+src = core.std.SetFrameProps(src, _Matrix=1, _Transfer=1, _Primaries=1, _Range=0)
 if {decimate}:
     src = src[::2]
 """

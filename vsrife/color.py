@@ -8,7 +8,8 @@ Props and defaults (documented in the README):
 
 * ``_Matrix`` (YUV only): 1 = BT.709, 5/6 = BT.601, 4 = FCC, 7 = SMPTE 240M, 9 = BT.2020 NCL. Missing or 2
   (unspecified): BT.709 when width >= 1280 or height >= 720, else BT.601. Other matrices raise an error.
-* ``_ColorRange``: 0 = full, 1 = limited. Missing: limited for integer YUV/GRAY, full for RGB. Float formats are
+* ``_Range`` (R81+: 1 = full, 0 = limited), else the older ``_ColorRange`` (0 = full, 1 = limited). Missing:
+  limited for integer YUV/GRAY, full for RGB. Float formats are
   always full range (Y in [0, 1], chroma in [-0.5, 0.5]).
 * ``_Transfer``/``_Primaries`` are kept as they are: the model sees the gamma-encoded signal, as every RIFE
   model was trained on, and the output carries the same props.
@@ -77,7 +78,10 @@ def matrix_coefficients(props: Mapping, width: int, height: int) -> tuple[float,
 def is_full_range(props: Mapping, fmt: PlaneFormat) -> bool:
     if fmt.is_float:
         return True
-    r = props.get("_ColorRange")
+    r = props.get("_Range")          # VapourSynth R81+: 1 = full, 0 = limited
+    if r is not None:
+        return int(r) == 1
+    r = props.get("_ColorRange")     # older VapourSynth: 0 = full, 1 = limited
     if r is None:
         return fmt.color_family == RGB
     return int(r) == 0

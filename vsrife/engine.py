@@ -41,6 +41,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
         raise EngineError(f"device must be 'cpu', 'cuda', 'cuda:N' or another torch device, not {device!r}") from e
+    if dev.type == "meta":
+        raise EngineError(f"device must be 'cpu', 'cuda', 'cuda:N' or another device that computes, not "
+                          f"{str(device)!r} (meta tensors hold no data)")
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise EngineError(f"device={str(device)!r} but CUDA is not available (torch {torch.__version__}); use 'cpu'")

@@ -12,6 +12,7 @@ Graph per output frame ``n`` (built lazily inside ``std.FrameEval``):
 from __future__ import annotations
 
 import math
+import os
 from fractions import Fraction
 from functools import partial
 from typing import Any
@@ -29,8 +30,9 @@ __all__ = ["rife", "SCALES", "DEFAULT_SC_THRESHOLD", "DEFAULT_DEDUP_THRESHOLD", 
 
 #: Allowed values of ``scale`` (process resolution of the flow network relative to the clip).
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
-#: Mean absolute luma difference (0-1) between neighbours above which a pair is a scene cut.
-DEFAULT_SC_THRESHOLD = 0.12
+#: Contrast-normalised block difference between neighbours above which a pair is a scene cut (see docs/quality.md:
+#: cuts measured >= 0.35, non-cuts incl. 8 px/frame pans <= 0.21, real footage <= 0.035).
+DEFAULT_SC_THRESHOLD = 0.3
 #: Largest block-mean absolute luma difference (0-1) below which a frame repeats its predecessor's drawing.
 DEFAULT_DEDUP_THRESHOLD = 0.005
 #: Runs of more identical frames than this are real pauses, not animation on twos/threes.
@@ -40,7 +42,7 @@ _METRIC_WIDTH = 256
 #: ... and block means on a grid this wide for the duplicate test.
 _BLOCK_GRID = 16
 
-_P_DIFF = "VsrifeDiff"          # mean |Y(j) - Y(j+1)| on the small grey copy
+_P_DIFF = "VsrifeDiff"          # cut metric: block-mean |Y(j) - Y(j+1)| / contrast of the two frames
 _P_BLOCK = "VsrifeBlockDiff"    # max over blocks of the block-mean |Y(j) - Y(j+1)|
 _P_CUT = "VsrifeCutProp"        # _SceneChangeNext on j or _SceneChangePrev on j + 1
 
@@ -70,17 +72,24 @@ def _pair_metrics(clip: vs.VideoNode) -> vs.VideoNode:
     blocks = core.resize.Bilinear(diff, bw, bh)
     st = core.std.PlaneStats(diff, prop="M")
     bst = core.std.PlaneStats(blocks, prop="B")
+    gb = core.resize.Bilinear(g, bw, bh)  # block means of each grey frame, for the contrast-normalised cut metric
+    gb_next = gb[1:] + gb[-1] if clip.num_frames > 1 else gb
 
     src_next = clip[1:] + clip[-1] if clip.num_frames > 1 else clip
 
     def _merge(n: int, f: list[vs.VideoFrame]) -> vs.VideoFrame:
         out = f[0].copy()
-        out.props[_P_DIFF] = float(f[0].props["MAverage"])
+        # Cut metric: block-mean difference relative to the frames' own contrast, so that cuts between two dark
+        # (low-contrast) shots are found as reliably as bright ones while fast pans stay below the threshold.
+        a = np.asarray(f[4][0], dtype=np.float64)
+        b = np.asarray(f[5][0], dtype=np.float64)
+        spread = float(np.mean(np.abs(a - a.mean())) + np.mean(np.abs(b - b.mean())))
+        out.props[_P_DIFF] = float(np.mean(np.abs(a - b))) / max(spread, 0.01)
         out.props[_P_BLOCK] = float(f[1].props["BMax"])
         out.props[_P_CUT] = int(bool(f[2].props.get("_SceneChangeNext", 0) or f[3].props.get("_SceneChangePrev", 0)))
         return out
 
-    return core.std.ModifyFrame(st, [st, bst, clip, src_next], _merge)
+    return core.std.ModifyFrame(st, [st, bst, clip, src_next, gb, gb_next], _merge)
 
 
 def _cut_between(fa: vs.VideoFrame, fb: vs.VideoFrame, fm: vs.VideoFrame | None, threshold: float | None) -> bool:
@@ -126,7 +135,9 @@ def rife(
     :param scale:           Flow resolution relative to the clip: one of 0.25, 0.5, 1.0, 2.0, 4.0. Use 0.5 for 4K.
     :param ensemble:        Average a second pass with the inputs swapped (v4 models up to 4.20 only).
     :param sc:              Never blend across scene cuts: frames between the two sides of a cut copy the left one.
-    :param sc_threshold:    Mean absolute luma difference (0-1, on a small grey copy) above which a pair is a cut.
+    :param sc_threshold:    Scene-cut threshold on the contrast-normalised difference of neighbours (block means of
+                            a small grey copy, divided by the frames' own contrast): cuts measure >= 0.35,
+                            motion <= 0.21 on our test sets (docs/quality.md); default 0.3.
                             ``None`` uses only ``_SceneChangeNext``/``_SceneChangePrev`` props already on the frames.
     :param dedup:           Treat runs of (nearly) identical frames as one drawing (anime on twos/threes) and spread
                             the motion evenly between drawings. Needs a v4 model.
@@ -178,8 +189,9 @@ def rife(
         if not isinstance(val, bool):
             raise _err(f"{name} must be True or False, not {val!r}")
     if sc_threshold is not None and (isinstance(sc_threshold, bool) or not isinstance(sc_threshold, (int, float))
-                                     or not 0.0 < sc_threshold <= 1.0):
-        raise _err(f"sc_threshold must be a number in (0, 1] or None, not {sc_threshold!r}")
+                                     or not 0.0 < sc_threshold < math.inf):
+        raise _err(f"sc_threshold must be a positive number (default {DEFAULT_SC_THRESHOLD}) or None, "
+                   f"not {sc_threshold!r}")
     if isinstance(dedup_threshold, bool) or not isinstance(dedup_threshold, (int, float)) \
             or not 0.0 <= dedup_threshold < 1.0:
         raise _err(f"dedup_threshold must be a number in [0, 1), not {dedup_threshold!r}")
@@ -189,6 +201,9 @@ def rife(
         raise _err(f"num_threads must be an integer >= 1 or None, not {num_threads!r}")
     if not _is_int(cache_frames) or cache_frames < 2:
         raise _err(f"cache_frames must be an integer >= 2, not {cache_frames!r}")
+    if model_path is not None and (not isinstance(model_path, (str, os.PathLike)) or not os.fspath(model_path)):
+        raise _err(f"model_path must be None or the path (str or os.PathLike) of a weights file "
+                   f"(.pkl/.pth/.pt/.safetensors), not {model_path!r}")
 
     from . import models as _models
     from . import weights as _weights
@@ -197,9 +212,11 @@ def rife(
         if not isinstance(model, str):
             raise _err(f"model must be a string such as '4.0', not {model!r}")
         try:
-            _models.get_spec(model)
+            early_spec = _models.get_spec(model)
         except _models.UnknownModelError as e:
             raise _err(f"model: {e}") from None
+        if ratio != 1:
+            _check_spec(early_spec, model, ensemble=ensemble, dedup=dedup, ratio=ratio)
     try:
         device_t = resolve_device(device)
         dtype = resolve_precision(precision, device_t, fmt.bits_per_sample == 16 and fmt.sample_type == vs.FLOAT)
@@ -212,10 +229,30 @@ def rife(
 
     try:
         name, state_dict = _weights.resolve_weights(model, model_path, auto_download)
-    except _weights.WeightsError as e:
-        raise _err(f"{'model_path' if model_path is not None else 'model'}: {e}") from None
-    net = _models.create_model(name, state_dict)
+        net = _models.create_model(name, state_dict)
+    except (_weights.WeightsError, _models.ArchitectureError) as e:
+        if model_path is None:
+            raise _err(f"model: {e}") from None
+        raise _err(f"model_path must be a RIFE weights file (a state dict saved as .pkl/.pth/.pt/.safetensors by "
+                   f"torch.save or safetensors, for a model of `python -m vsrife list`): {e}") from None
     spec = net.spec
+    _check_spec(spec, name, ensemble=ensemble, dedup=dedup, ratio=ratio)
+
+    if num_threads is not None:
+        import torch
+
+        torch.set_num_threads(num_threads)
+
+    engine = Engine(net, fmt=PlaneFormat.from_vs(fmt), width=clip.width, height=clip.height, device=device_t,
+                    dtype=dtype, scale=scale, ensemble=ensemble, cache_frames=cache_frames)
+    return _build(clip, engine, ratio, sc=sc, sc_threshold=sc_threshold, dedup=dedup,
+                  dedup_threshold=float(dedup_threshold), dedup_max_run=dedup_max_run)
+
+
+def _check_spec(spec, name: str, *, ensemble: bool, dedup: bool, ratio: Fraction) -> None:
+    """Refuse what this model cannot do (called before looking for weights, and again on the loaded network)."""
+    from . import models as _models
+
     if ensemble and not spec.ensemble:
         ok = [n for n in _models.MODEL_NAMES if _models.get_spec(n).ensemble]
         raise _err(f"ensemble=True is not supported by model {name!r} (allowed: ensemble=False; models with "
@@ -227,16 +264,6 @@ def rife(
         if not timing.ratio_is_dyadic(ratio):
             raise _err(f"model {name!r} only makes t = 0.5, so it reaches rates x2, x4, x8 ... by halving; "
                        f"the rate ratio {ratio} needs other timesteps: use a v4 model such as model='4.0'")
-
-    if num_threads is not None:
-        import torch
-
-        torch.set_num_threads(num_threads)
-
-    engine = Engine(net, fmt=PlaneFormat.from_vs(fmt), width=clip.width, height=clip.height, device=device_t,
-                    dtype=dtype, scale=scale, ensemble=ensemble, cache_frames=cache_frames)
-    return _build(clip, engine, ratio, sc=sc, sc_threshold=sc_threshold, dedup=dedup,
-                  dedup_threshold=float(dedup_threshold), dedup_max_run=dedup_max_run)
 
 
 def _interpolate(engine: Engine, step: timing.Step, check_cut: bool, sc_threshold: float | None,
@@ -295,7 +322,8 @@ def _build(clip: vs.VideoNode, engine: Engine, ratio: Fraction, *, sc: bool, sc_
 
         out = core.std.FrameEval(template, _plain)
     else:
-        def _decide(n: int, lo: int, f: list[vs.VideoFrame] | vs.VideoFrame) -> vs.VideoNode:
+        def _decide(out_n: int, lo: int, n: int, f: list[vs.VideoFrame] | vs.VideoFrame) -> vs.VideoNode:
+            # VapourSynth passes n (of the 1-frame-per-request helper clip) by keyword; out_n is the output frame.
             frames = f if isinstance(f, list) else [f]
             # frames[k] holds the metrics of the pair (lo + k, lo + k + 1); window entry for frame i is pair i-1.
             first = lo + 1
@@ -307,8 +335,8 @@ def _build(clip: vs.VideoNode, engine: Engine, ratio: Fraction, *, sc: bool, sc_
                 dup.append(float(fr.props[_P_BLOCK]) <= dedup_threshold and i < n_src)
                 cut.append(is_cut)
             window = timing.DedupWindow(first, dup, cut)
-            step = timing.dedup_step(n, n_src, ratio, window, dedup_max_run)
-            return _make(n, step, check_cut)
+            step = timing.dedup_step(out_n, n_src, ratio, window, dedup_max_run)
+            return _make(out_n, step, check_cut)
 
         def _dedup(n: int) -> vs.VideoNode:
             a = min(math.floor(timing.source_time(n, ratio)), n_src - 1)

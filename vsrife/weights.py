@@ -618,9 +618,14 @@ def _load_safetensors(path: Path, shown: str) -> dict[str, Tensor]:
 
 
 def _weights_only_detail(message: str) -> str:
+    """The line of torch's refusal that says what was refused (never its advice to load unsafely)."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith("WeightsUnpickler error:"):
+            return line.split(":", 1)[1].strip()
     for line in lines[1:]:
-        if line.startswith(("Please file", "Check the documentation", "WeightsUnpickler error")):
+        if line.startswith(("Please file", "Check the documentation")) or "weights_only" in line \
+                or "likely succeed" in line:
             continue
         return line
     return ""

@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from torch import Tensor
 
 from .common import SCALES, RifeModel
-from .detect import (ArchitectureError, Detection, build_model, clean_state_dict, detect_architecture,
-                     parameter_count)
+from .detect import ArchitectureError, Detection, build_model, clean_state_dict, detect_architecture, parameter_count
 from .specs import DEFAULT_MODEL, MODEL_NAMES, ModelSpec, UnknownModelError, get_spec
 
 __all__ = [

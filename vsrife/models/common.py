@@ -114,14 +114,14 @@ class Encoder(FeatureEncoder):
         layers: list[nn.Module] = [nn.Conv2d(3, c, 3, 2, 1)]
         layers += [nn.Conv2d(c, c, 3, 1, 1) for _ in arch.names[2:]]
         layers.append(nn.ConvTranspose2d(c, arch.channels, 4, 2, 1))
-        for name, layer in zip(arch.names, layers):
+        for name, layer in zip(arch.names, layers, strict=True):
             self.add_module(name, layer)
         self.channels = arch.channels
         self.activation, self.clamp = arch.activation, arch.clamp
 
     def forward(self, img: Tensor) -> Tensor:
         *body, last = self.children()
-        x = img.to(last.weight.dtype)
+        x = img.to(next(self.parameters()).dtype)
         if self.clamp:
             x = x.clamp(0.0, 1.0)
         for layer in body:

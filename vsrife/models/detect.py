@@ -5,7 +5,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import torch
 from torch import Tensor
@@ -40,14 +40,14 @@ def build_model(spec: ModelSpec) -> RifeModel:
     return IFNetHD(spec) if spec.family == "hd" else IFNetV4(spec)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _signature(group: str) -> dict[str, tuple[int, ...]]:
     with torch.device("meta"):
         model = build_model(SPECS[GROUP_NAMES[group][0]])
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
-@lru_cache(maxsize=None)
+@cache
 def parameter_count(name: str) -> int:
     """Number of parameters of the inference network of model ``name``."""
     return sum(_prod(s) for s in _signature(SPECS[name].group).values())

@@ -1,8 +1,8 @@
 """ECCV2022-RIFE HD v3.6 (inference only: the training-time teacher block is not built).
 
 Three PReLU blocks at resize divisors 4, 2, 1 (divided by the user scale). Every block runs on the current estimate
-and on its swapped counterpart (frames exchanged, -mask, flow halves swapped) and averages both; the two passes run as
-one batch. There is no timestep input: the network makes the middle frame only.
+and on its swapped counterpart (frames exchanged, -mask, flow halves swapped) and averages both. There is no timestep
+input: the network makes the middle frame only.
 """
 from __future__ import annotations
 
@@ -36,8 +36,7 @@ class HDBlock(nn.Module):
         feat = self.conv0(x)
         for i in range(4):
             feat = getattr(self, f"convblock{i}")(feat) + feat
-        out = resize(torch.cat((self.conv1(feat), self.conv2(feat)), 1), s)
-        return out[:, :4] * s, out[:, 4:5]
+        return resize(self.conv1(feat), s) * s, resize(self.conv2(feat), s)
 
 
 class IFNetHD(RifeModel):
@@ -68,12 +67,11 @@ class IFNetHD(RifeModel):
         for i, s in enumerate(b / scale for b in self.arch.scales):
             x = torch.cat((cat_resize((w0, w1, mask), s), resize(flow, 1.0 / s) * 1.0 / s), 1)
             xs = torch.cat((cat_resize((w1, w0, -mask), s), resize(swap_pairs(flow), 1.0 / s) * 1.0 / s), 1)
-            x = torch.cat((x, xs), 0)
-            f, mk = getattr(self, f"block{i}")(x, s)
-            fd = (f[:n] + swap_pairs(f[n:])) / 2
-            md = (mk[:n] + (-mk[n:])) / 2
-            flow = flow + fd
-            mask = mask + md
+            block = getattr(self, f"block{i}")
+            f0, m0 = block(x, s)
+            f1, m1 = block(xs, s)
+            flow = flow + (f0 + swap_pairs(f1)) / 2
+            mask = mask + (m0 + (-m1)) / 2
             warped = Warper.warp(src, torch.cat((flow[:, :2], flow[:, 2:4]), 0), dtype)
             w0, w1 = warped[:n], warped[n:]
         mask = torch.sigmoid(mask)

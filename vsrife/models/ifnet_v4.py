@@ -4,7 +4,6 @@ Coarse-to-fine: block i sees the inputs resized by 1/s_i (s = arch.scales / user
 (img0 -> t in channels 0-1, img1 -> t in 2-3) and a blend mask; the result blends both frames warped by the flow.
 Numerically this follows the published networks op for op, with these exact rewrites for speed:
 
-* the ensemble's swapped pass runs in the same batch as the forward pass;
 * frame and feature warps with the same flow run as one ``grid_sample``; unused output channels are not resized.
 """
 from __future__ import annotations
@@ -30,7 +29,9 @@ class ResConv(nn.Module):
         self.beta = nn.Parameter(torch.ones((1, c, 1, 1)))
 
     def forward(self, x: Tensor) -> Tensor:
-        return F.leaky_relu(torch.addcmul(x, self.conv(x), self.beta), 0.2, inplace=True)
+        y = self.conv(x)
+        y = y.mul_(self.beta).add_(x) if not torch.is_grad_enabled() else y * self.beta + x
+        return F.leaky_relu(y, 0.2, inplace=True)
 
 
 class IFBlock(nn.Module):
@@ -112,21 +113,20 @@ class IFNetV4(RifeModel):
             x = cat_resize(pieces, s)
             if flow is not None:
                 x = torch.cat((x, resize(flow, 1.0 / s) / s), 1)
-            if ens:  # swapped pass in the same batch: frames (and features) exchanged, 1 - t, -mask, flow swapped
+            keep = 5 + (arch.block_features if i < last else 0)
+            fd, m, feat_out = block(x, s, keep)
+            if i == 1 and arch.large_motion and large is None:
+                out = self._large_motion(fd, img0, img1, t, f0, f1, scales, ensemble)
+                if out is not None:
+                    return out
+            if ens:  # swapped pass: frames (and features) exchanged, 1 - t, -mask, flow halves swapped
                 pieces = [w1, w0, *wf[::-1], 1 - t] + ([-mask] if mask is not None else [])
                 xs = cat_resize(pieces, s)
                 if flow is not None:
                     xs = torch.cat((xs, resize(swap_pairs(flow), 1.0 / s) / s), 1)
-                x = torch.cat((x, xs), 0)
-            keep = 5 + (arch.block_features if i < last else 0)
-            fd, m, feat_out = block(x, s, keep)
-            if i == 1 and arch.large_motion and large is None:
-                out = self._large_motion(fd[:n], img0, img1, t, f0, f1, scales, ensemble)
-                if out is not None:
-                    return out
-            if ens:
-                fd = (fd[:n] + swap_pairs(fd[n:])) / 2
-                m = (m[:n] + (-m[n:])) / 2
+                fs, ms, _ = block(xs, s, keep)
+                fd = (fd + swap_pairs(fs)) / 2
+                m = (m + (-ms)) / 2
             flow = fd if flow is None else flow + fd
             mask = m if mask is None or arch.replace_mask else mask + m
             feat = feat_out if arch.block_features and i < last else None
@@ -155,10 +155,13 @@ class IFNetV4(RifeModel):
         out = torch.empty_like(img0)
         for sel, sc, flag in ((big, doubled, True), (~big, scales, False)):
             idx = sel.nonzero().squeeze(1)
-            pick = (lambda x: None if x is None else x.index_select(0, idx))  # noqa: E731
-            out[idx] = self._flow_and_merge(pick(img0), pick(img1), t.index_select(0, idx), pick(f0), pick(f1),
-                                            sc, ensemble, flag)
+            out[idx] = self._flow_and_merge(img0[idx], img1[idx], t[idx], _take(f0, idx), _take(f1, idx), sc,
+                                            ensemble, flag)
         return out
+
+
+def _take(x: Tensor | None, idx: Tensor) -> Tensor | None:
+    return None if x is None else x[idx]
 
 
 def _timestep(timestep: float | Tensor, n: int, dtype: torch.dtype, device: torch.device) -> Tensor:

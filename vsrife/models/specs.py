@@ -165,7 +165,7 @@ class ModelSpec:
 def _build() -> tuple[dict[str, ModelSpec], dict[str, tuple[str, ...]]]:
     hd = HDArch()
     specs = {"3.6": ModelSpec("3.6", "hd", "3.6", hd.modulo, False, False, False, "flownet_v3.6.pkl", hd)}
-    groups = {"3.6": ("3.6",)}
+    groups: dict[str, tuple[str, ...]] = {"3.6": ("3.6",)}
     for group, (names, arch) in _V4_GROUPS.items():
         groups[group] = names
         for name in names:

@@ -869,8 +869,9 @@ def evidence_lines(ev: dict, defaults: dict) -> list[str]:
                      + f"; every other pair >= {d['others_min']:.4f} (5th percentile {d['others_p5']:.4f}).")
     c = ev["cut"]
     a = c["angles"]
-    L += ["", "**Cut metric** (`VsrifeDiff`, as the filter's own `_pair_metrics` computes it; in this version the "
-          f"mean |dY| on the 256-px grey copy, 0-1). A pair is a cut when the metric > sc_threshold ({thr_cut}).",
+    L += ["", "**Cut metric** (`VsrifeDiff`, as the filter's own `_pair_metrics` computes it: the "
+          f"mean |dY| of the 16-wide grid of block means of the 256-px grey copy, divided by the two frames' own "
+          f"contrast (mean absolute deviation of the block means)). A pair is a cut when the metric > sc_threshold ({thr_cut}).",
           "",
           f"- True cuts: all {a['n']} ordered pairs of {len(CUT_ANGLES)} camera angles (bigbuckbunny frames "
           f"0/60/120 at several places and zooms, carphone frames 0/60, 4 cut-ins to a closer framing): min "

@@ -24,7 +24,7 @@ from .specs import DEFAULT_MODEL, MODEL_NAMES, ModelSpec, UnknownModelError, get
 __all__ = [
     "MODEL_NAMES", "DEFAULT_MODEL", "ModelSpec", "UnknownModelError", "get_spec", "clean_state_dict",
     "detect_architecture", "Detection", "ArchitectureError", "create_model", "RifeModel", "parameter_count",
-    "SCALES",
+    "model_table", "SCALES",
 ]
 
 
@@ -46,3 +46,15 @@ def create_model(name: str, state_dict: Mapping[str, Tensor] | None = None) -> R
                 raise ArchitectureError(f"weights do not fit model {name}: {e}") from None
             raise ArchitectureError(f"weights do not fit model {name}: they are for {', '.join(found.names)}") from None
     return model.float().eval()
+
+
+def model_table() -> list[dict[str, object]]:
+    """One row per model for documentation: name, group, parameters, blocks, widths, encoder channels, ensemble,
+    padding base, arbitrary timestep."""
+    rows: list[dict[str, object]] = []
+    for name in MODEL_NAMES:
+        spec = get_spec(name)
+        rows.append({"name": name, "group": spec.group, "params": parameter_count(name), "blocks": spec.blocks,
+                     "widths": spec.arch.widths, "encoder_channels": spec.encoder_channels, "ensemble": spec.ensemble,
+                     "modulo": spec.modulo, "arbitrary_timestep": spec.arbitrary_timestep})
+    return rows

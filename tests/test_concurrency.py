@@ -177,15 +177,7 @@ def test_fake_model_many_frames(fake_model, vs_threads, kw):
 
 
 @pytest.mark.timeout(120)
-def test_model_calls_never_overlap_and_cache_stays_bounded(fake_model, vs_threads, monkeypatch):
-    engines: list[engine_mod.Engine] = []
-    real_init = engine_mod.Engine.__init__
-
-    def init(self, *a, **k):
-        real_init(self, *a, **k)
-        engines.append(self)
-
-    monkeypatch.setattr(engine_mod.Engine, "__init__", init)
+def test_model_calls_never_overlap_and_cache_stays_bounded(fake_model, vs_threads, monkeypatch, engines):
     inside = 0
     peak = 0
     peak_cache = 0

@@ -33,7 +33,6 @@ import pytest
 import vapoursynth as vs
 
 import vsrife
-from vsrife import engine as engine_mod
 
 core = vs.core
 MB = 1 << 20
@@ -79,19 +78,6 @@ def bounded_vs_cache():
     core.max_cache_size = 64
     yield 64
     core.max_cache_size = old
-
-
-@pytest.fixture
-def engines(monkeypatch):
-    made: list[engine_mod.Engine] = []
-    real_init = engine_mod.Engine.__init__
-
-    def init(self, *a, **k):
-        real_init(self, *a, **k)
-        made.append(self)
-
-    monkeypatch.setattr(engine_mod.Engine, "__init__", init)
-    return made
 
 
 def trimmed_rss_mb() -> float:

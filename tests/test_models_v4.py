@@ -20,6 +20,9 @@ from vsrife.models.detect import build_model
 from vsrife.models.specs import V4_NAMES
 
 TOL = 1e-5
+#: The fast path (RifeModel.fast, the default) evaluates the same network with a different rounding order: it is held
+#: to the speed issue's bound (outputs within 1e-3 of the fp32 reference); the exact path to TOL.
+FAST_TOL = 1e-3
 T = (0.25, 0.5, 0.75)
 TEST_SCALES = (0.5, 1.0, 2.0)
 #: Weight gains that keep each group's random flows at a few pixels (see oracle_runner.random_state_dict).
@@ -98,7 +101,8 @@ def describe_weights(name: str) -> dict[str, Any]:
     return {"seed": SEEDS[name], "gain": GAINS.get(get_spec(name).group, 1.0), "shapes": shapes, "bias": {}}
 
 
-def run_ours(model: RifeModel, case: dict[str, Any]) -> torch.Tensor:
+def run_ours(model: RifeModel, case: dict[str, Any], fast: bool = False) -> torch.Tensor:
+    model.fast = fast
     img0, img1, ts = case["img0"], case["img1"], case["t"]
     t: float | torch.Tensor = ts[0] if len(ts) == 1 else torch.tensor(ts).view(-1, 1, 1, 1)
     kw: dict[str, Any] = {"scale": case["scale"], "ensemble": case["ensemble"]}
@@ -119,6 +123,8 @@ def test_matches_reference(name: str, matrix) -> None:
         assert out.shape == ref.shape, label
         diff = oracle.max_diff(out, ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
+        fast = oracle.max_diff(run_ours(model, case, fast=True), ref)
+        assert fast <= FAST_TOL, f"{label}: fast path max abs diff {fast:.3g}"
 
 
 # -- 4.0/4.1 large-motion branch ---------------------------------------------------------------------------------
@@ -159,6 +165,8 @@ def test_large_motion_branch(name: str) -> None:
         assert not isinstance(ref, dict), f"{label}: reference failed: {ref}"
         diff = oracle.max_diff(run_ours(model, case), ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
+        fast = oracle.max_diff(run_ours(model, case, fast=True), ref)
+        assert fast <= FAST_TOL, f"{label}: fast path max abs diff {fast:.3g}"
 
 
 def test_large_motion_needs_64_alignment() -> None:
@@ -224,6 +232,8 @@ def test_v40_real_weights_real_frames() -> None:
         diff = oracle.max_diff(out, ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
         assert oracle.max_diff(out, case["img0"]) > 1e-3  # really interpolated something
+        fast = oracle.max_diff(run_ours(model, case, fast=True), ref)
+        assert fast <= FAST_TOL, f"{label}: fast path max abs diff {fast:.3g}"
 
 
 # -- interface -------------------------------------------------------------------------------------------------------

@@ -107,8 +107,10 @@ class Engine:
         if self.pad_w != self.width or self.pad_h != self.height:
             rgb = F.pad(rgb, (0, self.pad_w - self.width, 0, self.pad_h - self.height))
         # Full-resolution tensors stay NCHW (cat/resize/grid_sample are fastest there); the networks switch to
-        # channels_last inside their blocks when their weights are (see models.ifnet_v4).
-        return rgb.to(self.dtype).contiguous()
+        # channels_last inside their blocks when their weights are (see models.ifnet_v4). The fast path of the
+        # networks keeps its full-resolution glue in fp32 at any precision: give it fp32 frames.
+        dtype = torch.float32 if getattr(self.model, "fast", False) else self.dtype
+        return rgb.to(dtype).contiguous()
 
     def _source(self, index: int, planes: Sequence[np.ndarray], props: Mapping) -> _Source:
         src = self._sources.get(index)

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .specs import EncoderArch, ModelSpec
 
 __all__ = ["RifeModel", "FeatureEncoder", "NoEncoder", "Encoder", "conv_act", "resize", "cat_resize", "Warper",
-           "swap_pairs", "SCALES", "conv_format"]
+           "swap_pairs", "SCALES", "conv_format", "SubGrid", "join_channels"]
 
 #: Flow scales the networks are defined for (powers of two, as in the reference scripts).
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -51,6 +51,27 @@ def cat_resize(pieces: Sequence[Tensor], s: float) -> Tensor:
     """
     size = next(p.shape[-2:] for p in pieces if p.shape[-2:] != (1, 1))
     return resize(torch.cat([p.expand(-1, -1, *size) for p in pieces], 1), 1.0 / s)
+
+
+def join_channels(pieces: Sequence[Tensor], memory_format: torch.memory_format,
+                  dtype: torch.dtype | None = None) -> Tensor:
+    """Concatenate pieces on the channel axis straight into ``memory_format`` and ``dtype`` (one write per piece).
+
+    Pieces that are 1x1 spatially (per-sample constants) are broadcast. For channels_last this replaces a
+    concatenation followed by a layout copy (and a dtype conversion).
+    """
+    big = next(p for p in pieces if p.shape[-2:] != (1, 1))
+    n, (h, w) = big.shape[0], big.shape[-2:]
+    c = sum(p.shape[1] for p in pieces)
+    dtype = dtype or big.dtype
+    if memory_format != torch.channels_last:
+        return torch.cat([p.expand(n, -1, h, w) for p in pieces], 1).to(dtype)
+    out = torch.empty((n, h, w, c), dtype=dtype, device=big.device)
+    o = 0
+    for p in pieces:
+        out[..., o:o + p.shape[1]] = p.expand(n, -1, h, w).permute(0, 2, 3, 1)
+        o += p.shape[1]
+    return out.permute(0, 3, 1, 2)
 
 
 def swap_pairs(flow: Tensor) -> Tensor:
@@ -148,6 +169,9 @@ class RifeModel(nn.Module):
 
     spec: ModelSpec
     encode: FeatureEncoder  # encode(img [N,3,H,W]) -> per-source-frame features or None
+    #: Fast path (default): full-resolution glue only where it is read (see :class:`SubGrid`); within 1e-4 of the
+    #: reference. False: op for op as the reference networks (bit-identical on CPU in fp32).
+    fast: bool = True
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()
@@ -173,3 +197,67 @@ class RifeModel(nn.Module):
     def forward(self, img0: Tensor, img1: Tensor, timestep: float | Tensor = 0.5, feat0: Tensor | None = None,
                 feat1: Tensor | None = None, scale: float = 1.0, ensemble: bool = False) -> Tensor:
         raise NotImplementedError  # pragma: no cover
+
+
+class SubGrid:
+    """The full-resolution pixels that a bilinear downscale by an even integer ``k`` reads.
+
+    ``F.interpolate(x, scale_factor=1/k, mode="bilinear", align_corners=False)`` samples full-resolution row
+    ``k*i + k/2 - 0.5``: the mean of rows ``k*i + k/2 - 1`` and ``k*i + k/2`` (weights exactly 1/2), and likewise for
+    columns. So a block that sees its input at 1/k needs its full-resolution input (warped frames and features,
+    upsampled flow, mask and features of the previous block) only at those 2 of every k rows and columns: 4/k**2 of
+    the pixels. :meth:`take`, :meth:`upsample` and :meth:`warp` compute values on that sub-grid only; a 2x bilinear
+    downscale of the result is then the block's input (the same arithmetic as the full-resolution path, up to the
+    rounding of the upsampling weights: the tests bound the difference).
+    """
+
+    def __init__(self, k: int, h: int, w: int, device: torch.device) -> None:
+        self.k, self.h, self.w, self.device = k, h, w, device
+        self.rows = self._index(k, h, device)
+        self.cols = self._index(k, w, device)
+        self._weights: dict[tuple[float, int, int], tuple[Tensor, ...]] = {}
+
+    @staticmethod
+    def usable(s: float, h: int, w: int) -> bool:
+        """Whether a block at divisor ``s`` can use a sub-grid (``s`` an even integer >= 4 dividing H and W)."""
+        k = int(s)
+        return k == s and k >= 4 and k % 2 == 0 and h % k == 0 and w % k == 0
+
+    @staticmethod
+    def _index(k: int, n: int, device: torch.device) -> Tensor:
+        start = torch.arange(0, n, k, device=device) + (k // 2 - 1)
+        return torch.stack((start, start + 1), 1).reshape(-1)
+
+    def take(self, x: Tensor) -> Tensor:
+        """A full-resolution tensor (or a [N,C,1,1] constant, returned as is) at the sub-grid."""
+        if x.shape[-2:] == (1, 1):
+            return x
+        return x.index_select(2, self.rows).index_select(3, self.cols)
+
+    def _axis(self, f: float, coarse: int, full_index: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        # upsample_bilinear2d, align_corners=False: src = max((dst + 0.5) / f - 0.5, 0), clamped to the last pixel
+        src = ((full_index.to(torch.float32) + 0.5) * (1.0 / f) - 0.5).clamp_(min=0.0)
+        i0 = src.floor().long().clamp_(max=coarse - 1)
+        i1 = (i0 + 1).clamp_(max=coarse - 1)
+        return i0, i1, src - i0.to(torch.float32)
+
+    def upsample(self, coarse: Tensor, f: float) -> Tensor:
+        """``resize(coarse, f)`` evaluated at the sub-grid only."""
+        hc, wc = coarse.shape[-2:]
+        key = (f, hc, wc)
+        wts = self._weights.get(key)
+        if wts is None:
+            y0, y1, ly = self._axis(f, hc, self.rows)
+            x0, x1, lx = self._axis(f, wc, self.cols)
+            wts = (y0, y1, ly.view(-1, 1), x0, x1, lx)
+            self._weights[key] = wts
+        y0, y1, ly, x0, x1, lx = (t if t.dtype != torch.float32 else t.to(coarse.dtype) for t in wts)
+        rows = coarse.index_select(2, y0) * (1 - ly) + coarse.index_select(2, y1) * ly
+        return rows.index_select(3, x0) * (1 - lx) + rows.index_select(3, x1) * lx
+
+    def warp(self, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+        """:meth:`Warper.warp` of full-resolution ``src`` with ``flow`` given at the sub-grid; sub-grid result."""
+        base, div = Warper._grid(self.h, self.w, src.device)
+        grid = flow.float().permute(0, 2, 3, 1) / div + self.take(base.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        out = F.grid_sample(src.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+        return out.to(dtype or src.dtype)

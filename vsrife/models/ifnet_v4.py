@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import Encoder, NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, resize, swap_pairs
+from .common import (Encoder, NoEncoder, RifeModel, SubGrid, Warper, cat_resize, conv_act, conv_format, join_channels,
+                     resize, swap_pairs)
 from .specs import ModelSpec, V4Arch
 
 __all__ = ["IFNetV4"]
@@ -49,16 +50,66 @@ class IFBlock(nn.Module):
             self.lastconv = nn.ConvTranspose2d(c, arch.out_channels, 4, 2, 1)
         self.global_residual = arch.global_residual
         self.up = 1 if arch.pixel_shuffle else 2  # the last layer's output is at 1/(s*up) of full resolution
+        self.out_channels = arch.out_channels
 
-    def forward(self, x: Tensor, s: float, keep: int) -> tuple[Tensor, Tensor, Tensor]:
-        """x: input at 1/s resolution (flow last). Returns full-resolution flow, mask, features (channels 5:keep)."""
+    def forward(self, x: Tensor, keep: int, fast: bool = False) -> Tensor:
+        """x: input at 1/s resolution (flow last). Returns output channels :keep (flow, mask, features) at
+        1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels."""
         x = x.contiguous(memory_format=conv_format(self.conv0))
         feat = self.conv0(x)
         feat = self.convblock(feat) + feat if self.global_residual else self.convblock(feat)
-        f = s * self.up
-        # Back to NCHW before resizing to full resolution: full-resolution glue is fastest in NCHW.
-        out = resize(self.lastconv(feat)[:, :keep].contiguous(), f)
-        return out[:, :4] * f, out[:, 4:5], out[:, 5:]
+        if fast and keep < self.out_channels:
+            # channel c of the output comes from transposed-conv channels c*r*r ... (c+1)*r*r - 1
+            deconv = self.lastconv[0] if isinstance(self.lastconv, nn.Sequential) else self.lastconv
+            n = keep * (4 if deconv is not self.lastconv else 1)
+            out = F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1)
+            return F.pixel_shuffle(out, 2).contiguous() if n != keep else out.contiguous()
+        # Back to NCHW: the full-resolution glue that follows is fastest there.
+        return self.lastconv(feat)[:, :keep].contiguous()
+
+
+class _Field:
+    """A full-resolution map (flow, mask, block features) kept as a sum of terms ``resize(coarse, f) * mul``.
+
+    The exact path resizes each block's output at once (f = 1 in its terms); the fast path keeps the coarse output
+    and evaluates it where it is needed: on a block's :class:`SubGrid`, or everywhere once a block needs it all.
+    """
+
+    __slots__ = ("terms",)
+
+    def __init__(self, terms: list[tuple[Tensor, float, float]]) -> None:
+        self.terms = terms
+
+    def __add__(self, other: _Field) -> _Field:
+        return _Field(self.terms + other.terms)
+
+    @staticmethod
+    def _value(x: Tensor, mul: float) -> Tensor:
+        return x if mul == 1 else x * mul
+
+    def full(self) -> Tensor:
+        """The full-resolution map (computed once: the terms collapse into one)."""
+        out: Tensor | None = None
+        for c, f, mul in self.terms:
+            # multipliers are powers of two: scaling before the resize rounds the same and touches fewer pixels
+            v = resize(self._value(c, mul), f) if f != 1 else self._value(c, mul)
+            if out is None:
+                out = v
+            elif out is not self.terms[0][0]:  # a tensor of our own: add in place
+                out.add_(v)
+            else:
+                out = out + v
+        assert out is not None
+        self.terms = [(out, 1.0, 1.0)]
+        return out
+
+    def at(self, grid: SubGrid) -> Tensor:
+        out: Tensor | None = None
+        for c, f, mul in self.terms:
+            v = grid.upsample(self._value(c, mul), f) if f != 1 else self._value(grid.take(c), mul)
+            out = v if out is None else out + v
+        assert out is not None
+        return out
 
 
 class IFNetV4(RifeModel):
@@ -73,6 +124,7 @@ class IFNetV4(RifeModel):
         for i, c in enumerate(arch.widths):
             self.add_module(f"block{i}", IFBlock(arch.in_channels(i), c, arch))
         self.encode = Encoder(arch.encoder) if arch.encoder else NoEncoder()
+        self._grids: dict[tuple[int, int, int, str], SubGrid] = {}
 
     @property
     def blocks(self) -> list[IFBlock]:
@@ -82,7 +134,11 @@ class IFNetV4(RifeModel):
                 feat1: Tensor | None = None, scale: float = 1.0, ensemble: bool = False) -> Tensor:
         """Frame at ``timestep`` between img0 and img1 ([N,3,H,W] in [0,1], H, W multiples of pad_multiple)."""
         self._check(img0, img1, scale, ensemble)
-        dtype, n, out_dtype = self.dtype, img0.shape[0], img0.dtype
+        n, out_dtype = img0.shape[0], img0.dtype
+        # Glue (warps, resizes, flow sums) runs in the network's dtype on the exact path; the fast path keeps it in
+        # fp32 whatever the convolutions use (reduced-precision resizes are slower on CPUs, and the block inputs
+        # change dtype for free while they are written into the convolutions' layout).
+        dtype = self.dtype if not self.fast else torch.float32
         if self.arch.encoder is not None:
             feat0 = self.encode(img0) if feat0 is None else feat0
             feat1 = self.encode(img1) if feat1 is None else feat1
@@ -99,50 +155,114 @@ class IFNetV4(RifeModel):
                         scales: list[float], ensemble: bool, large: bool | None) -> Tensor:
         """The block cascade. ``large``: None = decide at block 1 (4.0/4.1), True = rerun at doubled scales."""
         arch, n = self.arch, img0.shape[0]
+        h, w = img0.shape[-2:]
         # warp sources, frame (and features) 0 then 1 stacked on the batch axis
-        src = torch.cat((torch.cat((img0, f0), 1), torch.cat((img1, f1), 1)) if f0 is not None and f1 is not None
-                        else (img0, img1), 0).float()
+        feats = f0 is not None and f1 is not None
+        src = torch.cat((torch.cat((img0, f0), 1), torch.cat((img1, f1), 1)) if feats else (img0, img1), 0).float()
         dtype = img0.dtype
-        w0, w1, wf0, wf1 = img0, img1, f0, f1
-        flow = mask = feat = None
+        flow = mask = feat = None  # _Field
         blocks = self.blocks
         last = len(blocks) - 1
         for i, block in enumerate(blocks):
             s = scales[i]
             ens = ensemble and not (i == 0 and large)  # the reference reruns block 0 without the swapped pass
-            wf = [wf0, wf1] if wf0 is not None and wf1 is not None else []
-            # The pieces are concatenated at full resolution and resized together, as the reference does: the
-            # bilinear kernel's last bit depends on how many channels it resizes at once. Full-resolution tensors
-            # are NCHW, where this concatenation is a plain copy.
-            pieces = [w0, w1, *wf, t] + ([mask] if mask is not None else []) + ([feat] if feat is not None else [])
-            x = cat_resize(pieces, s)
-            if flow is not None:
-                x = torch.cat((x, resize(flow, 1.0 / s) / s), 1)
+            # Fast path: a block at 1/k (k >= 4) reads its full-resolution input on a sub-grid only.
+            grid = self._grid(int(s), h, w, img0.device) if self.fast and SubGrid.usable(s, h, w) else None
+            down = 2.0 if grid is not None else s  # the downscale left after evaluating on the grid (or not)
+            fl = None if flow is None else flow.at(grid) if grid is not None else flow.full()
+            # frames (and features) 0 and 1, stacked on the batch axis: as they are (block 0) or warped
+            if fl is None:
+                stack = (grid.take(src) if grid is not None else src).to(dtype)
+            else:
+                flows = torch.cat((fl[:, :2], fl[:, 2:4]), 0)
+                stack = grid.warp(src, flows, dtype) if grid is not None else Warper.warp(src, flows, dtype)
+            tt = grid.take(t) if grid is not None else t
+            mk = None if mask is None else mask.at(grid) if grid is not None else mask.full()
+            ft = None if feat is None else feat.at(grid) if grid is not None else feat.full()
+            if self.fast:
+                x, xs = self._fast_inputs(block, stack, n, tt, mk, ft, fl, down, s, ens)
+            else:
+                x, xs = self._exact_inputs(stack, n, tt, mk, ft, fl, down, s, ens)
             keep = 5 + (arch.block_features if i < last else 0)
-            fd, m, feat_out = block(x, s, keep)
+            f = s * block.up
+            out = block(x, keep, self.fast).to(dtype)
+            fr = f if self.fast else 1.0  # terms keep the coarse output (fast) or its full-resolution resize
+            if not self.fast:
+                out = resize(out, f)
             if i == 1 and arch.large_motion and large is None:
-                out = self._large_motion(fd, img0, img1, t, f0, f1, scales, ensemble)
-                if out is not None:
-                    return out
-            if ens:  # swapped pass: frames (and features) exchanged, 1 - t, -mask, flow halves swapped
-                pieces = [w1, w0, *wf[::-1], 1 - t] + ([-mask] if mask is not None else [])
-                xs = cat_resize(pieces, s)
-                if flow is not None:
-                    xs = torch.cat((xs, resize(swap_pairs(flow), 1.0 / s) / s), 1)
-                fs, ms, _ = block(xs, s, keep)
-                fd = (fd + swap_pairs(fs)) / 2
-                m = (m + (-ms)) / 2
+                fd_full = resize(out[:, :4], fr) * f
+                res = self._large_motion(fd_full, img0, img1, t, f0, f1, scales, ensemble)
+                if res is not None:
+                    return res
+            if xs is not None:  # ensemble: the swapped pass
+                outs = block(xs, keep, self.fast).to(dtype)
+                if not self.fast:
+                    outs = resize(outs, f)
+                # f is a power of two: averaging before or after the flow's "* f" rounds the same
+                out = torch.cat(((out[:, :4] + swap_pairs(outs[:, :4])) / 2, (out[:, 4:5] + (-outs[:, 4:5])) / 2), 1)
+            fd = _Field([(out[:, :4], fr, f)])
+            m = _Field([(out[:, 4:5], fr, 1.0)])
             flow = fd if flow is None else flow + fd
             mask = m if mask is None or arch.replace_mask else mask + m
-            feat = feat_out if arch.block_features and i < last else None
-            flows = torch.cat((flow[:, :2], flow[:, 2:4]), 0)
-            warped = Warper.warp(src if i < last else src[:, :3], flows, dtype)
-            w0, w1 = warped[:n, :3], warped[n:, :3]
-            if wf0 is not None and i < last:
-                wf0, wf1 = warped[:n, 3:], warped[n:, 3:]
-        assert mask is not None
-        mask = torch.sigmoid(mask)
-        return w0 * mask + w1 * (1 - mask)
+            feat = _Field([(out[:, 5:], fr, 1.0)]) if arch.block_features and i < last else None
+        assert flow is not None and mask is not None
+        fl = flow.full()
+        warped = Warper.warp(src[:, :3], torch.cat((fl[:, :2], fl[:, 2:4]), 0), dtype)
+        w0, w1 = warped[:n], warped[n:]
+        mk = torch.sigmoid(mask.full())
+        if self.fast:
+            return torch.lerp(w1, w0, mk)  # w1 + mk * (w0 - w1): one pass
+        return w0 * mk + w1 * (1 - mk)
+
+    @staticmethod
+    def _exact_inputs(stack: Tensor, n: int, t: Tensor, mk: Tensor | None, ft: Tensor | None, fl: Tensor | None,
+                      down: float, s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
+        """Block input (and the swapped pass's), op for op as the reference: the pieces are concatenated at full
+        resolution and resized together (the bilinear kernel's last bit depends on how many channels it resizes at
+        once)."""
+        w0, w1, wf0, wf1 = stack[:n, :3], stack[n:, :3], stack[:n, 3:], stack[n:, 3:]
+        wf = [wf0, wf1] if stack.shape[1] > 3 else []
+        pieces = [w0, w1, *wf, t] + ([mk] if mk is not None else []) + ([ft] if ft is not None else [])
+        x = cat_resize(pieces, down)
+        if fl is not None:
+            x = torch.cat((x, resize(fl, 1.0 / down) / s), 1)
+        if not ens:
+            return x, None
+        pieces = [w1, w0, *wf[::-1], 1 - t] + ([-mk] if mk is not None else [])
+        xs = cat_resize(pieces, down)
+        if fl is not None:
+            xs = torch.cat((xs, resize(swap_pairs(fl), 1.0 / down) / s), 1)
+        return x, xs
+
+    @staticmethod
+    def _fast_inputs(block: IFBlock, stack: Tensor, n: int, t: Tensor, mk: Tensor | None, ft: Tensor | None,
+                     fl: Tensor | None, down: float, s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
+        """Block input (and the swapped pass's): every piece is resized on its own, then all are written once into
+        the layout the block's convolutions use (no full-resolution concatenation, no layout copy)."""
+        stack = resize(stack, 1.0 / down)
+        t = resize(t, 1.0 / down) if t.shape[-2:] != (1, 1) else t
+        mk = resize(mk, 1.0 / down) if mk is not None else None
+        ft = resize(ft, 1.0 / down) if ft is not None else None
+        fl = resize(fl, 1.0 / down) / s if fl is not None else None
+        w0, w1, wf0, wf1 = stack[:n, :3], stack[n:, :3], stack[:n, 3:], stack[n:, 3:]
+        wf = [wf0, wf1] if stack.shape[1] > 3 else []
+        fmt, cdt = conv_format(block.conv0), next(block.parameters()).dtype
+        x = join_channels([w0, w1, *wf, t] + ([mk] if mk is not None else []) + ([ft] if ft is not None else [])
+                          + ([fl] if fl is not None else []), fmt, cdt)
+        if not ens:
+            return x, None
+        xs = join_channels([w1, w0, *wf[::-1], 1 - t] + ([-mk] if mk is not None else [])
+                           + ([swap_pairs(fl)] if fl is not None else []), fmt, cdt)
+        return x, xs
+
+    def _grid(self, k: int, h: int, w: int, device: torch.device) -> SubGrid:
+        key = (k, h, w, str(device))
+        grid = self._grids.get(key)
+        if grid is None:
+            if len(self._grids) >= 16:
+                self._grids.clear()
+            grid = self._grids[key] = SubGrid(k, h, w, device)
+        return grid
 
     def _large_motion(self, fd: Tensor, img0: Tensor, img1: Tensor, t: Tensor, f0: Tensor | None,
                       f1: Tensor | None, scales: list[float], ensemble: bool) -> Tensor | None:

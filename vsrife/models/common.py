@@ -106,13 +106,17 @@ class Warper:
         return hit
 
     @classmethod
-    def warp(cls, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None) -> Tensor:
+    def warp(cls, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None, fast: bool = False) -> Tensor:
         """Sample ``src`` [B,C,H,W] at pixel + ``flow`` [B,2,H,W] (bilinear, border padding) in fp32.
 
-        The result has ``dtype`` (default: the dtype of ``src``)."""
+        The result has ``dtype`` (default: the dtype of ``src``). ``fast``: the sampling grid in one pass
+        (multiplying by the reciprocal of the reference's divisor)."""
         h, w = src.shape[-2:]
         base, div = cls._grid(h, w, src.device)
-        grid = flow.float().permute(0, 2, 3, 1) / div + base
+        if fast:
+            grid = torch.addcmul(base, flow.float().permute(0, 2, 3, 1), 1.0 / div)
+        else:
+            grid = flow.float().permute(0, 2, 3, 1) / div + base
         out = F.grid_sample(src.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
         return out.to(dtype or src.dtype)
 
@@ -258,6 +262,7 @@ class SubGrid:
     def warp(self, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None) -> Tensor:
         """:meth:`Warper.warp` of full-resolution ``src`` with ``flow`` given at the sub-grid; sub-grid result."""
         base, div = Warper._grid(self.h, self.w, src.device)
-        grid = flow.float().permute(0, 2, 3, 1) / div + self.take(base.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        sub = self.take(base.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        grid = torch.addcmul(sub, flow.float().permute(0, 2, 3, 1), 1.0 / div)
         out = F.grid_sample(src.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
         return out.to(dtype or src.dtype)

@@ -103,6 +103,23 @@ class _Field:
         self.terms = [(out, 1.0, 1.0)]
         return out
 
+    def down(self, k: float) -> Tensor:
+        """``resize(self.full(), 1 / k)``, from the coarse terms where that is exact in real arithmetic.
+
+        For an integer k, the 1/k downscale averages two full-resolution samples 1/f apart (in coarse pixels) that
+        always lie on one linear piece of the f-times upscale, so it equals the f/k upscale of the same coarse map.
+        """
+        if k == 1:
+            return self.full()
+        if k < 1 or k != int(k):
+            return resize(self.full(), 1.0 / k)
+        out: Tensor | None = None
+        for c, f, mul in self.terms:
+            v = resize(self._value(c, mul), f / k)
+            out = v if out is None else out + v
+        assert out is not None
+        return out
+
     def at(self, grid: SubGrid) -> Tensor:
         out: Tensor | None = None
         for c, f, mul in self.terms:
@@ -158,7 +175,7 @@ class IFNetV4(RifeModel):
         h, w = img0.shape[-2:]
         # warp sources, frame (and features) 0 then 1 stacked on the batch axis
         feats = f0 is not None and f1 is not None
-        src = torch.cat((torch.cat((img0, f0), 1), torch.cat((img1, f1), 1)) if feats else (img0, img1), 0).float()
+        src = _stack_sources(img0, img1, f0, f1)
         dtype = img0.dtype
         flow = mask = feat = None  # _Field
         blocks = self.blocks
@@ -166,23 +183,15 @@ class IFNetV4(RifeModel):
         for i, block in enumerate(blocks):
             s = scales[i]
             ens = ensemble and not (i == 0 and large)  # the reference reruns block 0 without the swapped pass
-            # Fast path: a block at 1/k (k >= 4) reads its full-resolution input on a sub-grid only.
-            grid = self._grid(int(s), h, w, img0.device) if self.fast and SubGrid.usable(s, h, w) else None
-            down = 2.0 if grid is not None else s  # the downscale left after evaluating on the grid (or not)
-            fl = None if flow is None else flow.at(grid) if grid is not None else flow.full()
-            # frames (and features) 0 and 1, stacked on the batch axis: as they are (block 0) or warped
-            if fl is None:
-                stack = (grid.take(src) if grid is not None else src).to(dtype)
-            else:
-                flows = torch.cat((fl[:, :2], fl[:, 2:4]), 0)
-                stack = grid.warp(src, flows, dtype) if grid is not None else Warper.warp(src, flows, dtype)
-            tt = grid.take(t) if grid is not None else t
-            mk = None if mask is None else mask.at(grid) if grid is not None else mask.full()
-            ft = None if feat is None else feat.at(grid) if grid is not None else feat.full()
             if self.fast:
-                x, xs = self._fast_inputs(block, stack, n, tt, mk, ft, fl, down, s, ens)
+                x, xs = self._fast_inputs(block, src, n, t, flow, mask, feat, s, ens)
             else:
-                x, xs = self._exact_inputs(stack, n, tt, mk, ft, fl, down, s, ens)
+                fl = None if flow is None else flow.full()
+                # frames (and features) 0 and 1, stacked on the batch axis: as they are (block 0) or warped
+                stack = src.to(dtype) if fl is None else Warper.warp(src, _pairs(fl), dtype)
+                mk = None if mask is None else mask.full()
+                ft = None if feat is None else feat.full()
+                x, xs = self._exact_inputs(stack, n, t, mk, ft, fl, s, ens)
             keep = 5 + (arch.block_features if i < last else 0)
             f = s * block.up
             out = block(x, keep, self.fast).to(dtype)
@@ -206,8 +215,7 @@ class IFNetV4(RifeModel):
             mask = m if mask is None or arch.replace_mask else mask + m
             feat = _Field([(out[:, 5:], fr, 1.0)]) if arch.block_features and i < last else None
         assert flow is not None and mask is not None
-        fl = flow.full()
-        warped = Warper.warp(src[:, :3], torch.cat((fl[:, :2], fl[:, 2:4]), 0), dtype)
+        warped = Warper.warp(src[:, :3], _pairs(flow.full()), dtype, self.fast)
         w0, w1 = warped[:n], warped[n:]
         mk = torch.sigmoid(mask.full())
         if self.fast:
@@ -216,34 +224,47 @@ class IFNetV4(RifeModel):
 
     @staticmethod
     def _exact_inputs(stack: Tensor, n: int, t: Tensor, mk: Tensor | None, ft: Tensor | None, fl: Tensor | None,
-                      down: float, s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
+                      s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
         """Block input (and the swapped pass's), op for op as the reference: the pieces are concatenated at full
         resolution and resized together (the bilinear kernel's last bit depends on how many channels it resizes at
         once)."""
         w0, w1, wf0, wf1 = stack[:n, :3], stack[n:, :3], stack[:n, 3:], stack[n:, 3:]
         wf = [wf0, wf1] if stack.shape[1] > 3 else []
         pieces = [w0, w1, *wf, t] + ([mk] if mk is not None else []) + ([ft] if ft is not None else [])
-        x = cat_resize(pieces, down)
+        x = cat_resize(pieces, s)
         if fl is not None:
-            x = torch.cat((x, resize(fl, 1.0 / down) / s), 1)
+            x = torch.cat((x, resize(fl, 1.0 / s) / s), 1)
         if not ens:
             return x, None
         pieces = [w1, w0, *wf[::-1], 1 - t] + ([-mk] if mk is not None else [])
-        xs = cat_resize(pieces, down)
+        xs = cat_resize(pieces, s)
         if fl is not None:
-            xs = torch.cat((xs, resize(swap_pairs(fl), 1.0 / down) / s), 1)
+            xs = torch.cat((xs, resize(swap_pairs(fl), 1.0 / s) / s), 1)
         return x, xs
 
-    @staticmethod
-    def _fast_inputs(block: IFBlock, stack: Tensor, n: int, t: Tensor, mk: Tensor | None, ft: Tensor | None,
-                     fl: Tensor | None, down: float, s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
-        """Block input (and the swapped pass's): every piece is resized on its own, then all are written once into
-        the layout the block's convolutions use (no full-resolution concatenation, no layout copy)."""
-        stack = resize(stack, 1.0 / down)
-        t = resize(t, 1.0 / down) if t.shape[-2:] != (1, 1) else t
-        mk = resize(mk, 1.0 / down) if mk is not None else None
-        ft = resize(ft, 1.0 / down) if ft is not None else None
-        fl = resize(fl, 1.0 / down) / s if fl is not None else None
+    def _fast_inputs(self, block: IFBlock, src: Tensor, n: int, t: Tensor, flow: _Field | None,
+                     mask: _Field | None, feat: _Field | None, s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
+        """Block input (and the swapped pass's) without full-resolution intermediates where possible.
+
+        Flow, mask and features come straight from the coarse block outputs (:meth:`_Field.down`); the warped
+        frames and features are computed on the block's :class:`SubGrid` when it has one (divisors >= 4), else at
+        full resolution, then resized. The pieces are resized one by one and written once into the layout and dtype
+        of the block's convolutions.
+        """
+        h, w = src.shape[-2:]
+        dtype = src.dtype
+        grid = self._grid(int(s), h, w, src.device) if SubGrid.usable(s, h, w) else None
+        fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
+        mk = None if mask is None else mask.down(s)
+        ft = None if feat is None else feat.down(s)
+        if grid is not None:
+            stack = grid.take(src) if flow is None else grid.warp(src, _pairs(flow.at(grid)), dtype)
+            stack = resize(stack, 0.5)
+        else:
+            stack = src if flow is None else Warper.warp(src, _pairs(flow.full()), dtype, True)
+            stack = resize(stack, 1.0 / s)
+        t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
+        fl = fl / s if fl is not None and s != 1 else fl
         w0, w1, wf0, wf1 = stack[:n, :3], stack[n:, :3], stack[:n, 3:], stack[n:, 3:]
         wf = [wf0, wf1] if stack.shape[1] > 3 else []
         fmt, cdt = conv_format(block.conv0), next(block.parameters()).dtype
@@ -280,6 +301,23 @@ class IFNetV4(RifeModel):
             out[idx] = self._flow_and_merge(img0[idx], img1[idx], t[idx], _take(f0, idx), _take(f1, idx), sc,
                                             ensemble, flag)
         return out
+
+
+def _stack_sources(img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | None) -> Tensor:
+    """What the flows warp: frame (and features) 0 then 1 on the batch axis, fp32, written in one pass."""
+    n, (h, w) = img0.shape[0], img0.shape[-2:]
+    c = 3 + (f0.shape[1] if f0 is not None and f1 is not None else 0)
+    src = torch.empty((2 * n, c, h, w), dtype=torch.float32, device=img0.device)
+    src[:n, :3], src[n:, :3] = img0, img1
+    if c > 3:
+        src[:n, 3:], src[n:, 3:] = f0, f1
+    return src
+
+
+def _pairs(flow: Tensor) -> Tensor:
+    """[N,4,H,W] flow (0->t, 1->t) as [2N,2,H,W], the 0->t flows first (a view for N = 1)."""
+    n, _, h, w = flow.shape
+    return flow.reshape(n, 2, 2, h, w).transpose(0, 1).reshape(2 * n, 2, h, w)
 
 
 def _take(x: Tensor | None, idx: Tensor) -> Tensor | None:

@@ -119,6 +119,8 @@ class Engine:
             return src
         img = self._prepare(planes, props)
         feat = self.model.encode(img) if self.spec.has_encoder else None
+        if feat is not None and getattr(self.model, "fast", False):
+            feat = feat.float()  # the fast path warps in fp32: convert once per source frame, not per output frame
         src = _Source(img, feat)
         self._sources[index] = src
         while len(self._sources) > self.cache_frames:

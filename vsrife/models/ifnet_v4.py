@@ -63,7 +63,7 @@ class IFBlock(nn.Module):
             deconv = self.lastconv[0] if isinstance(self.lastconv, nn.Sequential) else self.lastconv
             n = keep * (4 if deconv is not self.lastconv else 1)
             out = F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1)
-            return F.pixel_shuffle(out, 2).contiguous() if n != keep else out.contiguous()
+            return F.pixel_shuffle(out.contiguous(), 2) if n != keep else out.contiguous()
         # Back to NCHW: the full-resolution glue that follows is fastest there.
         return self.lastconv(feat)[:, :keep].contiguous()
 
@@ -106,12 +106,13 @@ class _Field:
     def down(self, k: float) -> Tensor:
         """``resize(self.full(), 1 / k)``, from the coarse terms where that is exact in real arithmetic.
 
-        For an integer k, the 1/k downscale averages two full-resolution samples 1/f apart (in coarse pixels) that
-        always lie on one linear piece of the f-times upscale, so it equals the f/k upscale of the same coarse map.
+        For an integer k and power-of-two f >= 2k, the 1/k downscale averages two full-resolution samples 1/f apart
+        (in coarse pixels) that always lie on one linear piece of the f-times upscale, so it equals the f/k upscale
+        of the same coarse map. (In the cascade every earlier block's f is at least twice a later block's k.)
         """
         if k == 1:
             return self.full()
-        if k < 1 or k != int(k):
+        if k < 1 or k != int(k) or any(f != 1 and f < 2 * k for _, f, _ in self.terms):
             return resize(self.full(), 1.0 / k)
         out: Tensor | None = None
         for c, f, mul in self.terms:

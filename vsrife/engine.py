@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Mapping, Sequence
@@ -100,6 +101,8 @@ class Engine:
         self._sources: OrderedDict[int, _Source] = OrderedDict()
         self._mids: OrderedDict[tuple[int, int, Fraction], torch.Tensor] = OrderedDict()
         self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
     # -- per-source-frame work -----------------------------------------------------------------------------
     def _prepare(self, planes: Sequence[np.ndarray], props: Mapping) -> torch.Tensor:
@@ -154,10 +157,33 @@ class Engine:
             return self._bisect(key, img0, mid, t, lo, mid_t, depth + 1)
         return self._bisect(key, mid, img1, t, mid_t, hi, depth + 1)
 
-    @torch.inference_mode()
     def interpolate(self, a: int, planes_a: Sequence[np.ndarray], props_a: Mapping,
                     b: int, planes_b: Sequence[np.ndarray], props_b: Mapping, t: Fraction) -> list[np.ndarray]:
-        """Output planes (source format, props of ``a`` for the conversion back) at time ``t`` from ``a`` to ``b``."""
+        """Output planes (source format, props of ``a`` for the conversion back) at time ``t`` from ``a`` to ``b``.
+
+        Runs on the engine's own thread (see :meth:`_worker`); the caller waits for it.
+        """
+        return self._worker().submit(self._interpolate, a, planes_a, props_a, b, planes_b, props_b, t).result()
+
+    def _worker(self) -> ThreadPoolExecutor:
+        """One long-lived thread that does all of this engine's torch work.
+
+        Calls are serialised anyway (torch already uses every core inside an operation). Doing them all on one
+        thread keeps every large tensor in one malloc arena: when VapourSynth's worker threads ran the model
+        themselves, each allocated in its own arena and peak RSS was ~20 % higher (measured: 4.6 at 720p, 1.34 GB
+        -> 1.10 GB, same speed).
+        """
+        ex = self._executor
+        if ex is None:
+            with self._executor_lock:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="vsrife-engine")
+                ex = self._executor
+        return ex
+
+    @torch.inference_mode()
+    def _interpolate(self, a: int, planes_a: Sequence[np.ndarray], props_a: Mapping,
+                     b: int, planes_b: Sequence[np.ndarray], props_b: Mapping, t: Fraction) -> list[np.ndarray]:
         with self._lock:
             s0 = self._source(a, planes_a, props_a)
             s1 = self._source(b, planes_b, props_b)
@@ -172,3 +198,11 @@ class Engine:
         with self._lock:
             self._sources.clear()
             self._mids.clear()
+
+    def close(self) -> None:
+        """Drop the caches and stop the engine's thread (it is started again if the engine is used)."""
+        self.clear()
+        with self._executor_lock:
+            ex, self._executor = self._executor, None
+        if ex is not None:
+            ex.shutdown(wait=True)

@@ -173,8 +173,9 @@ class RifeModel(nn.Module):
 
     spec: ModelSpec
     encode: FeatureEncoder  # encode(img [N,3,H,W]) -> per-source-frame features or None
-    #: Fast path (default): full-resolution glue only where it is read (see :class:`SubGrid`); within 1e-4 of the
-    #: reference. False: op for op as the reference networks (bit-identical on CPU in fp32).
+    #: Fast path (default; v4 networks): the same network without most full-resolution intermediates (see
+    #: ``ifnet_v4``), tested within 1e-3 of the reference networks. False: op for op as the reference networks
+    #: (bit-identical on CPU in fp32). The HD network has one path and ignores it.
     fast: bool = True
 
     def __init__(self, spec: ModelSpec) -> None:

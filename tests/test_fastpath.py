@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from vsrife.models import create_model
-from vsrife.models.common import SubGrid, Warper, join_channels, resize
-from vsrife.models.ifnet_v4 import _Field, _pairs, _stack_sources
+from vsrife.models.common import SubGrid, Warper, flow_pairs, join_channels, resize
+from vsrife.models.ifnet_v4 import _Field, _stack_sources
 
 H, W = 96, 160
 
@@ -78,11 +78,11 @@ def test_join_channels_equals_cat(fmt: torch.memory_format, dtype: torch.dtype) 
 
 def test_pairs_and_stack_sources() -> None:
     flow = torch.randn(1, 4, H, W)
-    pairs = _pairs(flow)
+    pairs = flow_pairs(flow)
     assert pairs.data_ptr() == flow.data_ptr()  # a view for one sample
     assert torch.equal(pairs, torch.cat((flow[:, :2], flow[:, 2:4]), 0))
     flow2 = torch.randn(3, 4, H, W)
-    assert torch.equal(_pairs(flow2), torch.cat((flow2[:, :2], flow2[:, 2:4]), 0))
+    assert torch.equal(flow_pairs(flow2), torch.cat((flow2[:, :2], flow2[:, 2:4]), 0))
     img0, img1, f0, f1 = torch.rand(2, 3, H, W), torch.rand(2, 3, H, W), torch.rand(2, 4, H, W), torch.rand(2, 4, H, W)
     expect = torch.cat((torch.cat((img0, f0), 1), torch.cat((img1, f1), 1)), 0)
     assert torch.equal(_stack_sources(img0, img1, f0, f1), expect)

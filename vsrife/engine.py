@@ -105,15 +105,20 @@ class Engine:
         self._executor_lock = threading.Lock()
 
     # -- per-source-frame work -----------------------------------------------------------------------------
+    @property
+    def _glue_dtype(self) -> torch.dtype:
+        """The dtype the network wants full-resolution frames and features in (``RifeModel.glue_dtype``; any other
+        module: the engine's dtype)."""
+        return getattr(self.model, "glue_dtype", self.dtype)
+
     def _prepare(self, planes: Sequence[np.ndarray], props: Mapping) -> torch.Tensor:
         rgb = planes_to_rgb(list(planes), self.fmt, props, self.device, torch.float32)
         if self.pad_w != self.width or self.pad_h != self.height:
             rgb = F.pad(rgb, (0, self.pad_w - self.width, 0, self.pad_h - self.height))
-        # Full-resolution tensors stay NCHW (cat/resize/grid_sample are fastest there); the networks switch to
-        # channels_last inside their blocks when their weights are (see models.ifnet_v4). The fast path of the
-        # networks keeps its full-resolution glue in fp32 at any precision: give it fp32 frames.
-        dtype = torch.float32 if getattr(self.model, "fast", False) else self.dtype
-        return rgb.to(dtype).contiguous()
+        # Full-resolution tensors stay NCHW (cat/resize/grid_sample are fastest there) and in the dtype the network
+        # wants them in (the v4 fast path: fp32 at any precision); the networks switch to channels_last inside
+        # their blocks when their weights are (see models.ifnet_v4).
+        return rgb.to(self._glue_dtype).contiguous()
 
     def _source(self, index: int, planes: Sequence[np.ndarray], props: Mapping) -> _Source:
         src = self._sources.get(index)
@@ -122,8 +127,8 @@ class Engine:
             return src
         img = self._prepare(planes, props)
         feat = self.model.encode(img) if self.spec.has_encoder else None
-        if feat is not None and getattr(self.model, "fast", False):
-            feat = feat.float()  # the fast path warps in fp32: convert once per source frame, not per output frame
+        if feat is not None:
+            feat = feat.to(self._glue_dtype)  # once per source frame, not per output frame
         src = _Source(img, feat)
         self._sources[index] = src
         while len(self._sources) > self.cache_frames:
@@ -198,11 +203,3 @@ class Engine:
         with self._lock:
             self._sources.clear()
             self._mids.clear()
-
-    def close(self) -> None:
-        """Drop the caches and stop the engine's thread (it is started again if the engine is used)."""
-        self.clear()
-        with self._executor_lock:
-            ex, self._executor = self._executor, None
-        if ex is not None:
-            ex.shutdown(wait=True)

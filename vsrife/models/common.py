@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .specs import EncoderArch, ModelSpec
 
 __all__ = ["RifeModel", "FeatureEncoder", "NoEncoder", "Encoder", "conv_act", "resize", "cat_resize", "Warper",
-           "swap_pairs", "SCALES", "conv_format", "SubGrid", "join_channels"]
+           "swap_pairs", "flow_pairs", "SCALES", "conv_format", "SubGrid", "join_channels"]
 
 #: Flow scales the networks are defined for (powers of two, as in the reference scripts).
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -79,6 +79,13 @@ def swap_pairs(flow: Tensor) -> Tensor:
     return torch.cat((flow[:, 2:4], flow[:, 0:2]), 1)
 
 
+def flow_pairs(flow: Tensor) -> Tensor:
+    """[N,4,H,W] flow (0->t, 1->t) as [2N,2,H,W], the 0->t flows first, to warp sources stacked the same way (a view
+    for N = 1)."""
+    n, _, h, w = flow.shape
+    return flow.reshape(n, 2, 2, h, w).transpose(0, 1).reshape(2 * n, 2, h, w)
+
+
 class Warper:
     """Backward warping of stacked sources with per-source flows, fp32 like the reference.
 
@@ -106,13 +113,16 @@ class Warper:
         return hit
 
     @classmethod
-    def warp(cls, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None, fast: bool = False) -> Tensor:
+    def warp(cls, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None, fast: bool = False,
+             base: Tensor | None = None) -> Tensor:
         """Sample ``src`` [B,C,H,W] at pixel + ``flow`` [B,2,H,W] (bilinear, border padding) in fp32.
 
         The result has ``dtype`` (default: the dtype of ``src``). ``fast``: the sampling grid in one pass
-        (multiplying by the reciprocal of the reference's divisor)."""
+        (multiplying by the reciprocal of the reference's divisor). ``base``: the pixels' own grid coordinates
+        [1,h,w,2] when ``flow`` covers only some of them (a :class:`SubGrid`); default all of ``src``."""
         h, w = src.shape[-2:]
-        base, div = cls._grid(h, w, src.device)
+        full, div = cls._grid(h, w, src.device)
+        base = full if base is None else base
         if fast:
             grid = torch.addcmul(base, flow.float().permute(0, 2, 3, 1), 1.0 / div)
         else:
@@ -186,6 +196,12 @@ class RifeModel(nn.Module):
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
 
+    @property
+    def glue_dtype(self) -> torch.dtype:
+        """The dtype of the full-resolution tensors (frames, features, warps): the network's own by default; the v4
+        fast path keeps fp32. Callers that cache frames and features convert them to it once."""
+        return self.dtype
+
     def _check(self, img0: Tensor, img1: Tensor, scale: float, ensemble: bool) -> None:
         if scale not in SCALES:
             raise ValueError(f"scale must be one of {', '.join(map(str, SCALES))}, not {scale!r}")
@@ -221,6 +237,9 @@ class SubGrid:
         self.rows = self._index(k, h, device)
         self.cols = self._index(k, w, device)
         self._weights: dict[tuple[float, int, int], tuple[Tensor, ...]] = {}
+        # the sub-grid pixels' own sampling coordinates, in grid_sample's [1,h,w,2] layout
+        full, _ = Warper._grid(h, w, device)
+        self.base = self.take(full.permute(0, 3, 1, 2)).permute(0, 2, 3, 1).contiguous()
 
     @staticmethod
     def usable(s: float, h: int, w: int) -> bool:
@@ -262,8 +281,4 @@ class SubGrid:
 
     def warp(self, src: Tensor, flow: Tensor, dtype: torch.dtype | None = None) -> Tensor:
         """:meth:`Warper.warp` of full-resolution ``src`` with ``flow`` given at the sub-grid; sub-grid result."""
-        base, div = Warper._grid(self.h, self.w, src.device)
-        sub = self.take(base.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
-        grid = torch.addcmul(sub, flow.float().permute(0, 2, 3, 1), 1.0 / div)
-        out = F.grid_sample(src.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
-        return out.to(dtype or src.dtype)
+        return Warper.warp(src, flow, dtype, fast=True, base=self.base)

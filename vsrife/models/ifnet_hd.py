@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .common import NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, resize, swap_pairs
+from .common import (NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, flow_pairs, resize,
+                     swap_pairs)
 from .specs import HDArch, ModelSpec
 
 __all__ = ["IFNetHD"]
@@ -74,7 +75,7 @@ class IFNetHD(RifeModel):
             f1, m1 = block(xs, s)
             flow = flow + (f0 + swap_pairs(f1)) / 2
             mask = mask + (m0 + (-m1)) / 2
-            warped = Warper.warp(src, torch.cat((flow[:, :2], flow[:, 2:4]), 0), dtype)
+            warped = Warper.warp(src, flow_pairs(flow), dtype)
             w0, w1 = warped[:n], warped[n:]
         mask = torch.sigmoid(mask)
         return (w0 * mask + w1 * (1 - mask)).to(out_dtype)

@@ -18,12 +18,14 @@ Two paths compute the same network (``RifeModel.fast``):
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .common import (Encoder, NoEncoder, RifeModel, SubGrid, Warper, cat_resize, conv_act, conv_format, join_channels,
-                     resize, swap_pairs)
+from .common import (Encoder, NoEncoder, RifeModel, SubGrid, Warper, cat_resize, conv_act, conv_format, flow_pairs,
+                     join_channels, resize, swap_pairs)
 from .specs import ModelSpec, V4Arch
 
 __all__ = ["IFNetV4"]
@@ -69,11 +71,12 @@ class IFBlock(nn.Module):
         feat = self.conv0(x)
         feat = self.convblock(feat) + feat if self.global_residual else self.convblock(feat)
         if fast and keep < self.out_channels:
-            # channel c of the output comes from transposed-conv channels c*r*r ... (c+1)*r*r - 1
-            deconv = self.lastconv[0] if isinstance(self.lastconv, nn.Sequential) else self.lastconv
-            n = keep * (4 if deconv is not self.lastconv else 1)
-            out = F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1)
-            return F.pixel_shuffle(out.contiguous(), 2) if n != keep else out.contiguous()
+            if self.up == 1:  # PixelShuffle(2): output channel c comes from transposed-conv channels 4c ... 4c+3
+                deconv, n = self.lastconv[0], 4 * keep
+                out = F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1)
+                return F.pixel_shuffle(out.contiguous(), 2)
+            out = F.conv_transpose2d(feat, self.lastconv.weight[:, :keep], self.lastconv.bias[:keep], 2, 1)
+            return out.contiguous()
         # Back to NCHW: the full-resolution glue that follows is fastest there.
         return self.lastconv(feat)[:, :keep].contiguous()
 
@@ -97,19 +100,23 @@ class _Field:
     def _value(x: Tensor, mul: float) -> Tensor:
         return x if mul == 1 else x * mul
 
-    def full(self) -> Tensor:
-        """The full-resolution map (computed once: the terms collapse into one)."""
+    def _sum(self, values: Iterable[Tensor]) -> Tensor:
+        """Sum in term order; adds in place into a tensor of our own, never into a term's tensor."""
         out: Tensor | None = None
-        for c, f, mul in self.terms:
-            # multipliers are powers of two: scaling before the resize rounds the same and touches fewer pixels
-            v = resize(self._value(c, mul), f) if f != 1 else self._value(c, mul)
+        for v in values:
             if out is None:
                 out = v
-            elif out is not self.terms[0][0]:  # a tensor of our own: add in place
-                out.add_(v)
-            else:
+            elif any(out is c for c, _, _ in self.terms):
                 out = out + v
+            else:
+                out.add_(v)
         assert out is not None
+        return out
+
+    def full(self) -> Tensor:
+        """The full-resolution map (computed once: the terms collapse into one)."""
+        # multipliers are powers of two: scaling before the resize rounds the same and touches fewer pixels
+        out = self._sum(resize(self._value(c, mul), f) for c, f, mul in self.terms)
         self.terms = [(out, 1.0, 1.0)]
         return out
 
@@ -124,20 +131,12 @@ class _Field:
             return self.full()
         if k < 1 or k != int(k) or any(f != 1 and f < 2 * k for _, f, _ in self.terms):
             return resize(self.full(), 1.0 / k)
-        out: Tensor | None = None
-        for c, f, mul in self.terms:
-            v = resize(self._value(c, mul), f / k)
-            out = v if out is None else out + v
-        assert out is not None
-        return out
+        return self._sum(resize(self._value(c, mul), f / k) for c, f, mul in self.terms)
 
     def at(self, grid: SubGrid) -> Tensor:
-        out: Tensor | None = None
-        for c, f, mul in self.terms:
-            v = grid.upsample(self._value(c, mul), f) if f != 1 else self._value(grid.take(c), mul)
-            out = v if out is None else out + v
-        assert out is not None
-        return out
+        """The map at a sub-grid's pixels only."""
+        return self._sum(grid.upsample(self._value(c, mul), f) if f != 1 else self._value(grid.take(c), mul)
+                         for c, f, mul in self.terms)
 
 
 class IFNetV4(RifeModel):
@@ -155,6 +154,13 @@ class IFNetV4(RifeModel):
         self._grids: dict[tuple[int, int, int, str], SubGrid] = {}
 
     @property
+    def glue_dtype(self) -> torch.dtype:
+        """Glue (warps, resizes, flow sums) runs in the network's dtype on the exact path; the fast path keeps it in
+        fp32 whatever the convolutions use (reduced-precision resizes are slower on CPUs, and the block inputs change
+        dtype for free while they are written into the convolutions' layout)."""
+        return torch.float32 if self.fast else self.dtype
+
+    @property
     def blocks(self) -> list[IFBlock]:
         return [getattr(self, f"block{i}") for i in range(len(self.arch.widths))]
 
@@ -163,10 +169,7 @@ class IFNetV4(RifeModel):
         """Frame at ``timestep`` between img0 and img1 ([N,3,H,W] in [0,1], H, W multiples of pad_multiple)."""
         self._check(img0, img1, scale, ensemble)
         n, out_dtype = img0.shape[0], img0.dtype
-        # Glue (warps, resizes, flow sums) runs in the network's dtype on the exact path; the fast path keeps it in
-        # fp32 whatever the convolutions use (reduced-precision resizes are slower on CPUs, and the block inputs
-        # change dtype for free while they are written into the convolutions' layout).
-        dtype = self.dtype if not self.fast else torch.float32
+        dtype = self.glue_dtype
         if self.arch.encoder is not None:
             feat0 = self.encode(img0) if feat0 is None else feat0
             feat1 = self.encode(img1) if feat1 is None else feat1
@@ -183,9 +186,7 @@ class IFNetV4(RifeModel):
                         scales: list[float], ensemble: bool, large: bool | None) -> Tensor:
         """The block cascade. ``large``: None = decide at block 1 (4.0/4.1), True = rerun at doubled scales."""
         arch, n = self.arch, img0.shape[0]
-        h, w = img0.shape[-2:]
         # warp sources, frame (and features) 0 then 1 stacked on the batch axis
-        feats = f0 is not None and f1 is not None
         src = _stack_sources(img0, img1, f0, f1)
         dtype = img0.dtype
         flow = mask = feat = None  # _Field
@@ -199,7 +200,7 @@ class IFNetV4(RifeModel):
             else:
                 fl = None if flow is None else flow.full()
                 # frames (and features) 0 and 1, stacked on the batch axis: as they are (block 0) or warped
-                stack = src.to(dtype) if fl is None else Warper.warp(src, _pairs(fl), dtype)
+                stack = src.to(dtype) if fl is None else Warper.warp(src, flow_pairs(fl), dtype)
                 mk = None if mask is None else mask.full()
                 ft = None if feat is None else feat.full()
                 x, xs = self._exact_inputs(stack, n, t, mk, ft, fl, s, ens)
@@ -226,7 +227,7 @@ class IFNetV4(RifeModel):
             mask = m if mask is None or arch.replace_mask else mask + m
             feat = _Field([(out[:, 5:], fr, 1.0)]) if arch.block_features and i < last else None
         assert flow is not None and mask is not None
-        warped = Warper.warp(src[:, :3], _pairs(flow.full()), dtype, self.fast)
+        warped = Warper.warp(src[:, :3], flow_pairs(flow.full()), dtype, self.fast)
         w0, w1 = warped[:n], warped[n:]
         mk = torch.sigmoid(mask.full())
         if self.fast:
@@ -269,10 +270,10 @@ class IFNetV4(RifeModel):
         mk = None if mask is None else mask.down(s)
         ft = None if feat is None else feat.down(s)
         if grid is not None:
-            stack = grid.take(src) if flow is None else grid.warp(src, _pairs(flow.at(grid)), dtype)
+            stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
             stack = resize(stack, 0.5)
         else:
-            stack = src if flow is None else Warper.warp(src, _pairs(flow.full()), dtype, True)
+            stack = src if flow is None else Warper.warp(src, flow_pairs(flow.full()), dtype, True)
             stack = resize(stack, 1.0 / s)
         t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
         fl = fl / s if fl is not None and s != 1 else fl
@@ -323,12 +324,6 @@ def _stack_sources(img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | N
     if c > 3:
         src[:n, 3:], src[n:, 3:] = f0, f1
     return src
-
-
-def _pairs(flow: Tensor) -> Tensor:
-    """[N,4,H,W] flow (0->t, 1->t) as [2N,2,H,W], the 0->t flows first (a view for N = 1)."""
-    n, _, h, w = flow.shape
-    return flow.reshape(n, 2, 2, h, w).transpose(0, 1).reshape(2 * n, 2, h, w)
 
 
 def _take(x: Tensor | None, idx: Tensor) -> Tensor | None:

@@ -46,6 +46,18 @@ def single_thread():
     torch.set_num_threads(n)
 
 
+@pytest.fixture
+def forced_winograd(monkeypatch):
+    """Winograd bodies on every qualifying layer, however small the test frames (the engine uses them only where
+    they pay: ``winograd.pays``)."""
+    from vsrife.models import winograd
+
+    if not winograd.available():
+        pytest.skip("this PyTorch has no NNPACK")
+    monkeypatch.setattr(winograd, "MIN_CHANNELS", 0)
+    monkeypatch.setattr(winograd, "MIN_PIXELS", 0)
+
+
 def fetch(requirement: str) -> Path:
     """Directory holding the unpacked wheel of ``requirement`` ("name==version"); skips the test if pip fails."""
     name, version = requirement.split("==")

@@ -7,13 +7,15 @@ import oracle
 import pytest
 import torch
 import torch.nn.functional as F
-from oracle import single_thread  # noqa: F401  (fixture)
+from oracle import forced_winograd, single_thread  # noqa: F401  (fixtures)
 
 from vsrife.models import SCALES, create_model, get_spec
 
 TOL = 1e-5
 
-pytestmark = [pytest.mark.reference, pytest.mark.usefixtures("single_thread")]
+pytestmark = [pytest.mark.reference, pytest.mark.usefixtures("single_thread", "forced_winograd")]
+#: With NNPACK's Winograd body convolutions (the engine's default on the CPU in fp32): the fast path's bound.
+WINOGRAD_TOL = 1e-3
 
 
 def pad_to(img: torch.Tensor, m: int) -> torch.Tensor:
@@ -31,6 +33,14 @@ def compare(model: torch.nn.Module, cases: list[dict]) -> None:
         diff = oracle.max_diff(out, ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
         assert oracle.max_diff(out, case["img0"]) > 1e-3, label  # really interpolated something
+        model.winograd = True
+        try:
+            with torch.inference_mode():
+                wino = model(case["img0"], case["img1"], 0.5, scale=case["scale"])
+        finally:
+            model.winograd = False
+        diff = oracle.max_diff(wino, ref)
+        assert diff <= WINOGRAD_TOL, f"{label}: with Winograd max abs diff {diff:.3g}"
 
 
 def test_real_weights_real_frames() -> None:

@@ -13,7 +13,7 @@ import oracle
 import pytest
 import torch
 import torch.nn.functional as F
-from oracle import single_thread  # noqa: F401  (fixture)
+from oracle import forced_winograd, single_thread  # noqa: F401  (fixtures)
 
 from vsrife.models import SCALES, RifeModel, create_model, get_spec, ifnet_v4
 from vsrife.models.detect import build_model
@@ -34,7 +34,7 @@ def large_motion_bias(scale: float) -> dict[str, dict[int, float]]:
     b = 5.0 * scale
     return {"block1.lastconv.bias": {0: b, 1: b, 2: -b, 3: b}}
 
-pytestmark = [pytest.mark.reference, pytest.mark.usefixtures("single_thread")]
+pytestmark = [pytest.mark.reference, pytest.mark.usefixtures("single_thread", "forced_winograd")]
 
 
 def frame_size(m: int, h: int = 64, w: int = 96) -> tuple[int, int]:
@@ -101,8 +101,8 @@ def describe_weights(name: str) -> dict[str, Any]:
     return {"seed": SEEDS[name], "gain": GAINS.get(get_spec(name).group, 1.0), "shapes": shapes, "bias": {}}
 
 
-def run_ours(model: RifeModel, case: dict[str, Any], fast: bool = False) -> torch.Tensor:
-    model.fast = fast
+def run_ours(model: RifeModel, case: dict[str, Any], fast: bool = False, winograd: bool = False) -> torch.Tensor:
+    model.fast, model.winograd = fast, winograd
     img0, img1, ts = case["img0"], case["img1"], case["t"]
     t: float | torch.Tensor = ts[0] if len(ts) == 1 else torch.tensor(ts).view(-1, 1, 1, 1)
     kw: dict[str, Any] = {"scale": case["scale"], "ensemble": case["ensemble"]}
@@ -110,6 +110,13 @@ def run_ours(model: RifeModel, case: dict[str, Any], fast: bool = False) -> torc
         if case.get("precomputed_features") and model.spec.has_encoder:
             kw["feat0"], kw["feat1"] = model.encode(img0), model.encode(img1)
         return model(img0, img1, t, **kw)
+
+
+def check_fast(model: RifeModel, case: dict[str, Any], ref: torch.Tensor, label: str) -> None:
+    """The fast path, with oneDNN's and with NNPACK's Winograd body convolutions, within FAST_TOL."""
+    for winograd in (False, True):
+        diff = oracle.max_diff(run_ours(model, case, fast=True, winograd=winograd), ref)
+        assert diff <= FAST_TOL, f"{label}: fast path (winograd={winograd}) max abs diff {diff:.3g}"
 
 
 @pytest.mark.parametrize("name", V4_NAMES)
@@ -123,8 +130,7 @@ def test_matches_reference(name: str, matrix) -> None:
         assert out.shape == ref.shape, label
         diff = oracle.max_diff(out, ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
-        fast = oracle.max_diff(run_ours(model, case, fast=True), ref)
-        assert fast <= FAST_TOL, f"{label}: fast path max abs diff {fast:.3g}"
+        check_fast(model, case, ref, label)
 
 
 # -- 4.0/4.1 large-motion branch ---------------------------------------------------------------------------------
@@ -165,8 +171,7 @@ def test_large_motion_branch(name: str) -> None:
         assert not isinstance(ref, dict), f"{label}: reference failed: {ref}"
         diff = oracle.max_diff(run_ours(model, case), ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
-        fast = oracle.max_diff(run_ours(model, case, fast=True), ref)
-        assert fast <= FAST_TOL, f"{label}: fast path max abs diff {fast:.3g}"
+        check_fast(model, case, ref, label)
 
 
 def test_large_motion_needs_64_alignment() -> None:
@@ -232,8 +237,7 @@ def test_v40_real_weights_real_frames() -> None:
         diff = oracle.max_diff(out, ref)
         assert diff <= TOL, f"{label}: max abs diff {diff:.3g}"
         assert oracle.max_diff(out, case["img0"]) > 1e-3  # really interpolated something
-        fast = oracle.max_diff(run_ours(model, case, fast=True), ref)
-        assert fast <= FAST_TOL, f"{label}: fast path max abs diff {fast:.3g}"
+        check_fast(model, case, ref, label)
 
 
 # -- interface -------------------------------------------------------------------------------------------------------

@@ -9,6 +9,10 @@ See ``help(vsrife.rife)`` for every parameter and ``python -m vsrife --help`` fo
 
 from __future__ import annotations
 
+from . import openmp
+
+openmp.configure()  # before torch is imported: see vsrife.openmp
+
 __version__ = "0.1.0"
 __all__ = ["rife", "__version__"]
 

@@ -20,7 +20,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import openmp
 from .color import PlaneFormat, planes_to_rgb, rgb_to_planes
+from .models import winograd as wg
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -84,7 +86,11 @@ class Engine:
 
     def __init__(self, model: torch.nn.Module, *, fmt: PlaneFormat, width: int, height: int,
                  device: torch.device, dtype: torch.dtype, scale: float = 1.0, ensemble: bool = False,
-                 cache_frames: int = DEFAULT_CACHE_FRAMES, channels_last: bool | None = None) -> None:
+                 cache_frames: int = DEFAULT_CACHE_FRAMES, channels_last: bool | None = None,
+                 winograd: bool | None = None) -> None:
+        """``channels_last``: convolutions in channels_last (``None``: on the CPU). ``winograd``: the networks' body
+        convolutions by NNPACK's Winograd where they pay (``None``: in fp32 on the CPU when this PyTorch has NNPACK
+        and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`)."""
         self.spec = model.spec
         self.fmt = fmt
         self.width, self.height = width, height
@@ -97,6 +103,11 @@ class Engine:
             channels_last = device.type == "cpu"
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.to(device=device, dtype=dtype, memory_format=self.memory_format).eval()
+        if winograd is None:
+            winograd = device.type == "cpu" and dtype == torch.float32 and wg.available() and openmp.short_spin()
+        self.winograd = bool(winograd)
+        if hasattr(self.model, "winograd"):
+            self.model.winograd = self.winograd
         self.cache_frames = max(2, int(cache_frames))
         self._sources: OrderedDict[int, _Source] = OrderedDict()
         self._mids: OrderedDict[tuple[int, int, Fraction], torch.Tensor] = OrderedDict()

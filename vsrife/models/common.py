@@ -185,8 +185,11 @@ class RifeModel(nn.Module):
     encode: FeatureEncoder  # encode(img [N,3,H,W]) -> per-source-frame features or None
     #: Fast path (default; v4 networks): the same network without most full-resolution intermediates (see
     #: ``ifnet_v4``), tested within 1e-3 of the reference networks. False: op for op as the reference networks
-    #: (bit-identical on CPU in fp32). The HD network has one path and ignores it.
+    #: (bit-identical on CPU in fp32). The HD network has one path; for it ``fast`` only allows ``winograd``.
     fast: bool = True
+    #: Winograd body convolutions by NNPACK on the fast path (fp32 on the CPU; see ``winograd``). Off by default: the
+    #: engine turns it on where it pays (``Engine(winograd=None)``).
+    winograd: bool = False
 
     def __init__(self, spec: ModelSpec) -> None:
         super().__init__()

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from .common import (NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, flow_pairs, resize,
                      swap_pairs)
 from .specs import HDArch, ModelSpec
+from . import winograd as wg
 
 __all__ = ["IFNetHD"]
 
@@ -32,11 +33,23 @@ class HDBlock(nn.Module):
         return nn.Sequential(nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.PReLU(c // 2),
                              nn.ConvTranspose2d(c // 2, out, 4, 2, 1))
 
-    def forward(self, x: Tensor, s: float) -> tuple[Tensor, Tensor]:
-        """x: input at 1/s resolution (flow last). Returns the full-resolution flow and mask."""
-        feat = self.conv0(x.contiguous(memory_format=conv_format(self.conv0)))
-        for i in range(4):
-            feat = getattr(self, f"convblock{i}")(feat) + feat
+    def forward(self, x: Tensor, s: float, winograd: bool = False) -> tuple[Tensor, Tensor]:
+        """x: input at 1/s resolution (flow last). Returns the full-resolution flow and mask. ``winograd``: run the
+        residual pairs with :mod:`.winograd` where it pays."""
+        fmt = conv_format(self.conv0)
+        feat = self.conv0(x.contiguous(memory_format=fmt))
+        pairs = [getattr(self, f"convblock{i}") for i in range(4)]
+        if winograd and wg.pays(pairs[0][0][0], *feat.shape[-2:]):
+            feat = feat.contiguous()
+            for pair in pairs:
+                y = feat
+                for layer in pair:
+                    y = layer[1](wg.conv3x3(y, layer[0]))
+                feat = y + feat
+            feat = feat.contiguous(memory_format=fmt)
+        else:
+            for pair in pairs:
+                feat = pair(feat) + feat
         # Back to NCHW before resizing to full resolution: full-resolution glue is fastest in NCHW.
         return resize(self.conv1(feat).contiguous(), s) * s, resize(self.conv2(feat).contiguous(), s)
 
@@ -67,12 +80,13 @@ class IFNetHD(RifeModel):
         w0, w1 = img0, img1
         flow = img0.new_zeros(n, 4, *img0.shape[-2:])  # the estimate starts at zero, as in the reference
         mask = img0.new_zeros(n, 1, *img0.shape[-2:])
+        wino = self.fast and self.winograd
         for i, s in enumerate(b / scale for b in self.arch.scales):
             x = torch.cat((cat_resize((w0, w1, mask), s), resize(flow, 1.0 / s) * 1.0 / s), 1)
             xs = torch.cat((cat_resize((w1, w0, -mask), s), resize(swap_pairs(flow), 1.0 / s) * 1.0 / s), 1)
             block = getattr(self, f"block{i}")
-            f0, m0 = block(x, s)
-            f1, m1 = block(xs, s)
+            f0, m0 = block(x, s, wino)
+            f1, m1 = block(xs, s, wino)
             flow = flow + (f0 + swap_pairs(f1)) / 2
             mask = mask + (m0 + (-m1)) / 2
             warped = Warper.warp(src, flow_pairs(flow), dtype)

@@ -18,7 +18,7 @@ Two paths compute the same network (``RifeModel.fast``):
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from .common import (Encoder, NoEncoder, RifeModel, SubGrid, Warper, cat_resize, conv_act, conv_format, flow_pairs,
                      join_channels, resize, swap_pairs)
 from .specs import ModelSpec, V4Arch
+from . import winograd as wg
 
 __all__ = ["IFNetV4"]
 
@@ -41,8 +42,9 @@ class ResConv(nn.Module):
         self.conv = nn.Conv2d(c, c, 3, 1, 1, groups=groups)
         self.beta = nn.Parameter(torch.ones((1, c, 1, 1)))
 
-    def forward(self, x: Tensor) -> Tensor:
-        y = self.conv(x)
+    def forward(self, x: Tensor, conv: Callable[[Tensor, nn.Conv2d], Tensor] | None = None) -> Tensor:
+        """``conv``: how to apply the convolution (default: the layer itself)."""
+        y = self.conv(x) if conv is None else conv(x, self.conv)
         y = y.mul_(self.beta).add_(x) if not torch.is_grad_enabled() else y * self.beta + x
         return F.leaky_relu(y, 0.2, inplace=True)
 
@@ -64,12 +66,14 @@ class IFBlock(nn.Module):
         self.up = 1 if arch.pixel_shuffle else 2  # the last layer's output is at 1/(s*up) of full resolution
         self.out_channels = arch.out_channels
 
-    def forward(self, x: Tensor, keep: int, fast: bool = False) -> Tensor:
+    def forward(self, x: Tensor, keep: int, fast: bool = False, winograd: bool = False) -> Tensor:
         """x: input at 1/s resolution (flow last). Returns output channels :keep (flow, mask, features) at
-        1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels."""
+        1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels. ``winograd``: run the
+        body with :mod:`.winograd` where it pays."""
         x = x.contiguous(memory_format=conv_format(self.conv0))
         feat = self.conv0(x)
-        feat = self.convblock(feat) + feat if self.global_residual else self.convblock(feat)
+        body = self._body(feat, winograd)
+        feat = body + feat if self.global_residual else body
         if fast and keep < self.out_channels:
             if self.up == 1:  # PixelShuffle(2): output channel c comes from transposed-conv channels 4c ... 4c+3
                 deconv, n = self.lastconv[0], 4 * keep
@@ -79,6 +83,18 @@ class IFBlock(nn.Module):
             return out.contiguous()
         # Back to NCHW: the full-resolution glue that follows is fastest there.
         return self.lastconv(feat)[:, :keep].contiguous()
+
+
+    def _body(self, feat: Tensor, winograd: bool) -> Tensor:
+        """The eight body layers; with ``winograd`` (and where it pays) in NCHW by NNPACK. Same layout out as in."""
+        first = self.convblock[0]
+        conv = first.conv if isinstance(first, ResConv) else first[0]
+        if not (winograd and wg.pays(conv, *feat.shape[-2:])):
+            return self.convblock(feat)
+        y = feat.contiguous()
+        for layer in self.convblock:
+            y = layer(y, wg.conv3x3) if isinstance(layer, ResConv) else layer[1](wg.conv3x3(y, layer[0]))
+        return y.contiguous(memory_format=conv_format(self.conv0))
 
 
 class _Field:
@@ -192,6 +208,7 @@ class IFNetV4(RifeModel):
         flow = mask = feat = None  # _Field
         blocks = self.blocks
         last = len(blocks) - 1
+        wino = self.fast and self.winograd
         for i, block in enumerate(blocks):
             s = scales[i]
             ens = ensemble and not (i == 0 and large)  # the reference reruns block 0 without the swapped pass
@@ -206,7 +223,7 @@ class IFNetV4(RifeModel):
                 x, xs = self._exact_inputs(stack, n, t, mk, ft, fl, s, ens)
             keep = 5 + (arch.block_features if i < last else 0)
             f = s * block.up
-            out = block(x, keep, self.fast).to(dtype)
+            out = block(x, keep, self.fast, wino).to(dtype)
             fr = f if self.fast else 1.0  # terms keep the coarse output (fast) or its full-resolution resize
             if not self.fast:
                 out = resize(out, f)
@@ -216,7 +233,7 @@ class IFNetV4(RifeModel):
                 if res is not None:
                     return res
             if xs is not None:  # ensemble: the swapped pass
-                outs = block(xs, keep, self.fast).to(dtype)
+                outs = block(xs, keep, self.fast, wino).to(dtype)
                 if not self.fast:
                     outs = resize(outs, f)
                 # f is a power of two: averaging before or after the flow's "* f" rounds the same

@@ -1,0 +1,50 @@
+"""Winograd 3x3 convolutions on the CPU, through the NNPACK build inside PyTorch.
+
+The blocks' bodies are chains of 3x3 stride-1 convolutions. oneDNN computes them directly, at 80-90 % of the CPU's
+FMA peak; NNPACK's Winograd F(6x6, 3x3) needs about 5x fewer multiplications and, measured on 2 cores (AVX-512,
+``python bench/conv_peak.py``), runs a body of 64-128 channels at 1/16-1/64 of 720p 1.2-1.7x faster, and small ones
+(fewer than 64 channels, or under about 3,000 pixels) slower: :func:`pays` encodes that. Its rounding differs from a
+direct convolution by about 1e-5 of the activations' range; the tests hold whole networks within 1e-3 of the
+reference (the fast path's bound).
+
+NNPACK takes NCHW fp32 CPU tensors only, so a block runs its body in NCHW when it uses it; it keeps a thread pool of
+its own (sized from torch's thread count at its first call), which is why :mod:`vsrife.openmp` shortens OpenMP's
+spin-wait.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["available", "pays", "conv3x3"]
+
+#: A body pays off from this many channels ...
+MIN_CHANNELS = 64
+#: ... and this many pixels (H * W of the body's input).
+MIN_PIXELS = 3000
+
+
+@functools.cache
+def available() -> bool:
+    """Whether this PyTorch build has NNPACK and it initialises on this CPU (the call also initialises it)."""
+    try:
+        return bool(torch._nnpack_available())
+    except (AttributeError, RuntimeError):  # pragma: no cover - builds without NNPACK
+        return False
+
+
+def pays(conv: nn.Conv2d, h: int, w: int) -> bool:
+    """Whether ``conv`` qualifies (3x3, stride 1, padding 1, ungrouped, undilated) and a body of its size is faster
+    with NNPACK than with oneDNN on ``h`` x ``w`` inputs."""
+    return (conv.kernel_size == (3, 3) and conv.stride == (1, 1) and conv.padding == (1, 1)
+            and conv.dilation == (1, 1) and conv.groups == 1 and conv.in_channels >= MIN_CHANNELS
+            and h * w >= MIN_PIXELS)
+
+
+def conv3x3(x: Tensor, conv: nn.Conv2d) -> Tensor:
+    """``conv(x)`` by NNPACK for an NCHW fp32 CPU ``x`` (returned NCHW); the layer's own forward otherwise."""
+    if x.dtype != torch.float32 or x.device.type != "cpu" or not x.is_contiguous() or not available():
+        return conv(x)
+    return torch._nnpack_spatial_convolution(x, conv.weight.contiguous(), conv.bias, [1, 1], [1, 1])

@@ -55,17 +55,19 @@ def test_pays_only_for_large_plain_3x3_convolutions() -> None:
     big = nn.Conv2d(96, 96, 3, 1, 1)
     assert winograd.pays(big, 48, 80)
     assert not winograd.pays(big, 24, 40)  # too few pixels: oneDNN is faster
-    assert not winograd.pays(nn.Conv2d(32, 32, 3, 1, 1), 192, 320)  # too few channels
+    assert not winograd.pays(nn.Conv2d(64, 64, 3, 1, 1), 192, 320)  # too few channels to pay for the workspace
+    assert winograd.pays(nn.Conv2d(90, 90, 3, 1, 1), 192, 320)  # 3.6
+    assert not winograd.pays(nn.Conv2d(90, 90, 3, 1, 1), 272, 480)  # 3.6 at 1080p: a 170 MB workspace
     assert not winograd.pays(nn.Conv2d(96, 96, 3, 2, 1), 96, 160)  # stride 2
     assert not winograd.pays(nn.Conv2d(96, 96, 3, 1, 1, groups=2), 96, 160)  # grouped (4.14.lite)
 
 
 @needs_nnpack
-@pytest.mark.parametrize("name", ["4.0", "4.6", "4.26"])
-def test_block_body_runs_nnpack_in_nchw(name: str, monkeypatch) -> None:
-    """A block that pays runs all eight body convolutions by NNPACK and hands back the layout it got."""
+@pytest.mark.parametrize("name,index", [("4.0", 2), ("4.6", 2), ("4.26", 2)])
+def test_block_body_runs_nnpack_in_nchw(name: str, index: int, monkeypatch) -> None:
+    """A block that pays (96 channels) runs all eight body convolutions by NNPACK and hands back its layout."""
     model = create_model(name).to(memory_format=torch.channels_last)
-    block: IFBlock = model.blocks[-2]
+    block: IFBlock = model.blocks[index]
     first = block.convblock[0]
     c = (first.conv if isinstance(first, ResConv) else first[0]).in_channels
     feat = torch.randn(1, c, 48, 80).contiguous(memory_format=torch.channels_last)

@@ -1,9 +1,12 @@
 """Winograd 3x3 convolutions on the CPU, through the NNPACK build inside PyTorch.
 
 The blocks' bodies are chains of 3x3 stride-1 convolutions. oneDNN computes them directly, at 80-90 % of the CPU's
-FMA peak; NNPACK's Winograd F(6x6, 3x3) needs about 5x fewer multiplications and, measured on 2 cores (AVX-512,
-``python bench/conv_peak.py``), runs a body of 64-128 channels at 1/16-1/64 of 720p 1.2-1.7x faster, and small ones
-(fewer than 64 channels, or under about 3,000 pixels) slower: :func:`pays` encodes that. Its rounding differs from a
+FMA peak; NNPACK's Winograd F(6x6, 3x3) needs about 5x fewer multiplications. Measured on 2 cores (AVX-512), eight
+body layers with their activations, interleaved medians: 90-128 channels on 48x80 to 192x320 pixels run 1.36-1.87x
+faster (90 channels most: oneDNN is slow off multiples of 16), 64 channels 0.96-1.19x, fewer than 3,000 pixels
+0.9-1.04x. NNPACK also keeps a workspace of about 3.7x the largest activation it has seen (55 MB for 64 channels
+at 192x320, 78 MB for 3.6's 90 at 192x320), for the life of the process. So :func:`pays` takes bodies of 80
+channels and more, on 3,000 pixels and more, with activations up to 32 MiB (a workspace up to about 120 MB). Its rounding differs from a
 direct convolution by about 1e-5 of the activations' range; the tests hold whole networks within 1e-3 of the
 reference (the fast path's bound).
 
@@ -21,9 +24,11 @@ from torch import Tensor, nn
 __all__ = ["available", "pays", "conv3x3"]
 
 #: A body pays off from this many channels ...
-MIN_CHANNELS = 64
-#: ... and this many pixels (H * W of the body's input).
+MIN_CHANNELS = 80
+#: ... and this many pixels (H * W of the body's input) ...
 MIN_PIXELS = 3000
+#: ... up to activations of this size (NNPACK's workspace is about 3.7x it).
+MAX_ACTIVATION_BYTES = 32 << 20
 
 
 @functools.cache
@@ -36,11 +41,11 @@ def available() -> bool:
 
 
 def pays(conv: nn.Conv2d, h: int, w: int) -> bool:
-    """Whether ``conv`` qualifies (3x3, stride 1, padding 1, ungrouped, undilated) and a body of its size is faster
-    with NNPACK than with oneDNN on ``h`` x ``w`` inputs."""
+    """Whether ``conv`` qualifies (3x3, stride 1, padding 1, ungrouped, undilated) and a body of its size on
+    ``h`` x ``w`` inputs is clearly faster with NNPACK than with oneDNN, for a bounded workspace."""
     return (conv.kernel_size == (3, 3) and conv.stride == (1, 1) and conv.padding == (1, 1)
             and conv.dilation == (1, 1) and conv.groups == 1 and conv.in_channels >= MIN_CHANNELS
-            and h * w >= MIN_PIXELS)
+            and h * w >= MIN_PIXELS and conv.in_channels * h * w * 4 <= MAX_ACTIVATION_BYTES)
 
 
 def conv3x3(x: Tensor, conv: nn.Conv2d) -> Tensor:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from . import winograd as wg
 from .common import (NoEncoder, RifeModel, Warper, cat_resize, conv_act, conv_format, flow_pairs, resize,
                      swap_pairs)
 from .specs import HDArch, ModelSpec
-from . import winograd as wg
 
 __all__ = ["IFNetHD"]
 
@@ -39,12 +39,12 @@ class HDBlock(nn.Module):
         fmt = conv_format(self.conv0)
         feat = self.conv0(x.contiguous(memory_format=fmt))
         pairs = [getattr(self, f"convblock{i}") for i in range(4)]
-        if winograd and wg.pays(pairs[0][0][0], *feat.shape[-2:]):
+        if winograd and wg.pays(pairs[0][0][0], *feat.shape[-2:]):  # pair -> (conv, act) -> conv
             feat = feat.contiguous()
             for pair in pairs:
                 y = feat
                 for layer in pair:
-                    y = layer[1](wg.conv3x3(y, layer[0]))
+                    y = wg.conv_act(layer, y)
                 feat = y + feat
             feat = feat.contiguous(memory_format=fmt)
         else:

@@ -24,10 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import winograd as wg
 from .common import (Encoder, NoEncoder, RifeModel, SubGrid, Warper, cat_resize, conv_act, conv_format, flow_pairs,
                      join_channels, resize, swap_pairs)
 from .specs import ModelSpec, V4Arch
-from . import winograd as wg
 
 __all__ = ["IFNetV4"]
 
@@ -93,7 +93,7 @@ class IFBlock(nn.Module):
             return self.convblock(feat)
         y = feat.contiguous()
         for layer in self.convblock:
-            y = layer(y, wg.conv3x3) if isinstance(layer, ResConv) else layer[1](wg.conv3x3(y, layer[0]))
+            y = layer(y, wg.conv3x3) if isinstance(layer, ResConv) else wg.conv_act(layer, y)
         return y.contiguous(memory_format=conv_format(self.conv0))
 
 

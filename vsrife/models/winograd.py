@@ -21,7 +21,7 @@ import functools
 import torch
 from torch import Tensor, nn
 
-__all__ = ["available", "pays", "conv3x3"]
+__all__ = ["available", "pays", "conv3x3", "conv_act"]
 
 #: A body pays off from this many channels ...
 MIN_CHANNELS = 80
@@ -53,3 +53,8 @@ def conv3x3(x: Tensor, conv: nn.Conv2d) -> Tensor:
     if x.dtype != torch.float32 or x.device.type != "cpu" or not x.is_contiguous() or not available():
         return conv(x)
     return torch._nnpack_spatial_convolution(x, conv.weight.contiguous(), conv.bias, [1, 1], [1, 1])
+
+
+def conv_act(layer: nn.Sequential, x: Tensor) -> Tensor:
+    """A (convolution, activation) pair (``common.conv_act``) with the convolution by :func:`conv3x3`."""
+    return layer[1](conv3x3(x, layer[0]))

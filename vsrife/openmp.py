@@ -26,19 +26,20 @@ SPIN_COUNT = 20000
 #: both; the default 300000 does not).
 _SHORT_ENOUGH = 100_000
 
-_state: dict[str, str | None] = {}
+#: What libgomp read, as far as we can know: (torch was loaded before us, GOMP_SPINCOUNT, OMP_WAIT_POLICY).
+_read: tuple[bool, str | None, str | None] | None = None
 
 
 def configure() -> None:
     """Set ``GOMP_SPINCOUNT`` if torch is not loaded and the user left OpenMP's wait policy alone. Idempotent."""
-    if _state:
+    global _read
+    if _read is not None:
         return
-    _state["torch_first"] = "1" if "torch" in sys.modules else None
-    _state["spin"] = os.environ.get("GOMP_SPINCOUNT")
-    _state["policy"] = os.environ.get("OMP_WAIT_POLICY")
-    if not _state["torch_first"] and _state["spin"] is None and _state["policy"] is None:
-        os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
-        _state["spin"] = str(SPIN_COUNT)
+    torch_first = "torch" in sys.modules
+    spin, policy = os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OMP_WAIT_POLICY")
+    if not torch_first and spin is None and policy is None:
+        spin = os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    _read = (torch_first, spin, policy)
 
 
 def short_spin() -> bool:
@@ -48,12 +49,12 @@ def short_spin() -> bool:
     first, the settings visible now are taken as the ones it read.
     """
     configure()
-    spin = _state["spin"] if not _state["torch_first"] else os.environ.get("GOMP_SPINCOUNT")
-    policy = _state["policy"] if not _state["torch_first"] else os.environ.get("OMP_WAIT_POLICY")
+    assert _read is not None
+    torch_first, spin, policy = _read
+    if torch_first:
+        spin, policy = os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OMP_WAIT_POLICY")
     if policy is not None and policy.strip().lower() == "passive":
         return True
-    if policy is not None and policy.strip().lower() == "active" and spin is None:
-        return False
     try:
         return spin is not None and int(spin.strip()) <= _SHORT_ENOUGH
     except ValueError:

@@ -84,7 +84,6 @@ class IFBlock(nn.Module):
         # Back to NCHW: the full-resolution glue that follows is fastest there.
         return self.lastconv(feat)[:, :keep].contiguous()
 
-
     def _body(self, feat: Tensor, winograd: bool) -> Tensor:
         """The eight body layers; with ``winograd`` (and where it pays) in NCHW by NNPACK. Same layout out as in."""
         first = self.convblock[0]

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import openmp
+from . import allocator, openmp
 from .color import PlaneFormat, planes_to_rgb, rgb_to_planes
 from .models import winograd as wg
 
@@ -90,7 +90,8 @@ class Engine:
                  winograd: bool | None = None) -> None:
         """``channels_last``: convolutions in channels_last (``None``: on the CPU). ``winograd``: the networks' body
         convolutions by NNPACK's Winograd where they pay (``None``: in fp32 on the CPU when this PyTorch has NNPACK
-        and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`)."""
+        and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`). On the CPU the process's malloc keeps large
+        blocks for reuse (:mod:`vsrife.allocator`)."""
         self.spec = model.spec
         self.fmt = fmt
         self.width, self.height = width, height
@@ -102,6 +103,8 @@ class Engine:
         if channels_last is None:
             channels_last = device.type == "cpu"
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if device.type == "cpu":
+            allocator.configure()
         self.model = model.to(device=device, dtype=dtype, memory_format=self.memory_format).eval()
         if winograd is None:
             winograd = device.type == "cpu" and dtype == torch.float32 and wg.available() and openmp.short_spin()

@@ -1,0 +1,84 @@
+"""glibc malloc settings for the CPU engine: large tensors are reused from the heap instead of mapped afresh.
+
+A forward of a RIFE network on the CPU allocates and frees hundreds of megabytes of activations (3.6 at 720p:
+dozens of 42 MB tensors). glibc serves every allocation above its mmap threshold (at most 32 MB, adjusted at run
+time) with a fresh ``mmap`` and returns it with ``munmap`` when freed, and it gives freed heap memory back to the
+kernel above its trim threshold. Every such page is then faulted in and zeroed again by the kernel on the next
+forward: measured on 2 cores at 720p, 3.6 took 180,000-230,000 page faults per interpolated frame, 4.26 70,000
+and 4.6 15,000-24,000.
+
+:func:`configure` (called by the engine when it runs on the CPU) sets, for the whole process, ``M_MMAP_MAX = 0``
+(no allocation is mapped by itself: large ones come from the heap) and ``M_TRIM_THRESHOLD`` to 2 GiB (freed memory
+stays in the heap for the next forward). Measured with ``vspipe`` on bigbuckbunny 720p (interleaved runs):
+
+* 3.6: page faults 226,000 -> 3,600 per frame, 4-12 % faster, peak RSS 100 MB lower;
+* 4.6: faults 24,000 -> 1,500, 1-8 % faster, peak RSS 80-100 MB lower;
+* 4.26: faults 70,000 -> 35,000, speed within the noise, peak RSS up to 150 MB higher.
+
+The heap keeps its high-water mark until the process ends (``malloc_trim`` gives it back: :func:`release`).
+Users who set their own malloc policy keep it: nothing is changed when any ``MALLOC_*_`` variable is set or
+``GLIBC_TUNABLES`` names a ``glibc.malloc`` tunable (``MALLOC_TRIM_THRESHOLD_=131072`` restores glibc's defaults'
+behaviour, for example). Other C libraries are left alone.
+
+This module does not import torch.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+
+__all__ = ["TRIM_THRESHOLD", "configure", "configured", "release", "user_policy"]
+
+#: mallopt parameters (glibc's malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+#: Freed memory above this at the top of the heap goes back to the kernel (mallopt takes an int).
+TRIM_THRESHOLD = 2**31 - 1
+#: The environment variables glibc reads for its malloc policy (the old names; GLIBC_TUNABLES is checked apart).
+_USER_VARS = ("MALLOC_MMAP_MAX_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+              "MALLOC_ARENA_MAX", "MALLOC_ARENA_TEST")
+
+_lock = threading.Lock()
+_done: bool | None = None  # None: not tried yet; else whether the settings were applied
+
+
+def _glibc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # only glibc has it (musl does not)
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def user_policy() -> bool:
+    """Whether the user chose a malloc policy through glibc's environment variables."""
+    if any(v in os.environ for v in _USER_VARS):
+        return True
+    return "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
+
+
+def configure() -> bool:
+    """Apply the settings once per process (see the module docstring). Returns whether they are in effect."""
+    global _done
+    with _lock:
+        if _done is None:
+            libc = None if user_policy() else _glibc()
+            _done = (libc is not None and libc.mallopt(_M_MMAP_MAX, 0) == 1
+                     and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1)
+        return _done
+
+
+def configured() -> bool:
+    """Whether :func:`configure` applied the settings in this process."""
+    return bool(_done)
+
+
+def release() -> None:
+    """Give the heap's free memory back to the kernel (``malloc_trim(0)``); a no-op off glibc."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

@@ -9,7 +9,7 @@ and 4.6 15,000-24,000.
 
 :func:`configure` (called by the engine when it runs on the CPU) sets, for the whole process, ``M_MMAP_MAX = 0``
 (no allocation is mapped by itself: large ones come from the heap) and ``M_TRIM_THRESHOLD`` to 2 GiB (freed memory
-stays in the heap for the next forward). Measured with ``vspipe`` on bigbuckbunny 720p (interleaved runs):
+stays in the heap for the next forward). Measured in-process (VapourSynth, bigbuckbunny 720p, interleaved runs):
 
 * 3.6: page faults 226,000 -> 3,600 per frame, 4-12 % faster, peak RSS 100 MB lower;
 * 4.6: faults 24,000 -> 1,500, 1-8 % faster, peak RSS 80-100 MB lower;

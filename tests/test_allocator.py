@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(allocator._glibc() is None, reason="glibc only")
 
-#: Prints (configure()'s result, the bytes glibc newly holds in separately mapped blocks while a 64 MiB tensor and a 64 MiB
-#: NumPy array are alive, whether both were still readable after being freed and allocated again).
+#: Prints (configure()'s result, the bytes glibc newly holds in separately mapped blocks while a 64 MiB tensor and
+#: a 64 MiB NumPy array are alive, whether both were still readable after being freed and allocated again).
 _PROBE = """
 import ctypes
 import numpy as np
@@ -80,4 +80,3 @@ def test_the_cpu_engine_configures_it() -> None:
     Engine(create_model("4.6"), fmt=PlaneFormat.from_vs(vs.core.get_video_format(vs.RGBS)), width=64, height=64,
            device=torch.device("cpu"), dtype=torch.float32)
     assert allocator.configured() is not allocator.user_policy()
-    allocator.release()  # a no-op for correctness; it must not fail

@@ -15,7 +15,7 @@ stays in the heap for the next forward). Measured in-process (VapourSynth, bigbu
 * 4.6: faults 24,000 -> 1,500, 1-8 % faster, peak RSS 80-100 MB lower;
 * 4.26: faults 70,000 -> 35,000, speed within the noise, peak RSS up to 150 MB higher.
 
-The heap keeps its high-water mark until the process ends (``malloc_trim`` gives it back: :func:`release`).
+The heap keeps its high-water mark until the process ends.
 Users who set their own malloc policy keep it: nothing is changed when any ``MALLOC_*_`` variable is set or
 ``GLIBC_TUNABLES`` names a ``glibc.malloc`` tunable (``MALLOC_TRIM_THRESHOLD_=131072`` restores glibc's defaults'
 behaviour, for example). Other C libraries are left alone.
@@ -29,7 +29,7 @@ import os
 import sys
 import threading
 
-__all__ = ["TRIM_THRESHOLD", "configure", "configured", "release", "user_policy"]
+__all__ = ["TRIM_THRESHOLD", "configure", "configured", "user_policy"]
 
 #: mallopt parameters (glibc's malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
@@ -76,9 +76,3 @@ def configured() -> bool:
     """Whether :func:`configure` applied the settings in this process."""
     return bool(_done)
 
-
-def release() -> None:
-    """Give the heap's free memory back to the kernel (``malloc_trim(0)``); a no-op off glibc."""
-    libc = _glibc()
-    if libc is not None:
-        libc.malloc_trim(0)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from vsrife.models import create_model
-from vsrife.models.common import SubGrid, Warper, flow_pairs, join_channels, resize
+from vsrife.models.common import SplitInput, SubGrid, Warper, conv_upsampled, flow_pairs, join_channels, resize
 from vsrife.models.ifnet_v4 import _Field, _stack_sources
 
 H, W = 96, 160
@@ -74,6 +75,44 @@ def test_join_channels_equals_cat(fmt: torch.memory_format, dtype: torch.dtype) 
     assert out.dtype == dtype and out.is_contiguous(memory_format=fmt) and out.shape == (1, 24, H, W)
     expect = torch.cat([p.expand(1, -1, H, W) for p in pieces], 1).to(dtype)
     assert torch.equal(out, expect)
+
+
+def test_field_half_is_the_map_down_upscales() -> None:
+    a = torch.randn(1, 1, 12, 20)
+    one = _Field([(a, 8.0, 2.0)])
+    half = one.half(4.0)
+    assert half is not None and torch.equal(resize(half, 2.0), one.down(4.0))
+    assert one.half(2.0) is None  # an 4x upscale, not 2x
+    assert (one + _Field([(a, 4.0, 1.0)])).half(2.0) is None  # two terms
+
+
+@pytest.mark.parametrize(("hc", "wc"), [(1, 3), (2, 2), (3, 5), (12, 20)])
+def test_conv_upsampled_equals_conv_of_upscale(hc: int, wc: int) -> None:
+    """A stride-2 3x3 convolution of a 2x upscale, computed on the coarse map: equal (fp64), borders included."""
+    torch.manual_seed(hc * 10 + wc)
+    c = torch.randn(2, 9, hc, wc, dtype=torch.float64)
+    w, b = torch.randn(16, 9, 3, 3, dtype=torch.float64), torch.randn(16, dtype=torch.float64)
+    torch.testing.assert_close(conv_upsampled(c, w, b), F.conv2d(resize(c, 2.0), w, b, 2, 1), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize(("n", "h", "w"), [(1, 8, 12), (2, 8, 12), (1, 2, 2), (2, 5, 7), (1, 36, 4)])
+def test_split_input_equals_joined_convolution(n: int, h: int, w: int) -> None:
+    """Permuted, scaled, constant, half-resolution and wide (cut into several convolutions) parts, as one conv."""
+    torch.manual_seed(n * 100 + h)
+    conv = torch.nn.Conv2d(24, 16, 3, 2, 1).double()
+    a = torch.randn(n, 19, h, w, dtype=torch.float64)  # wider than SplitInput.MAX_CHANNELS
+    t = torch.rand(n, 1, 1, 1, dtype=torch.float64)
+    even = h % 2 == 0 and w % 2 == 0
+    coarse = torch.randn(n, 2, h // 2, w // 2, dtype=torch.float64) if even else None
+    fine = resize(coarse, 2.0) if coarse is not None else torch.randn(n, 2, h, w, dtype=torch.float64)
+    b = torch.randn(n, 2, h, w, dtype=torch.float64)
+    x = SplitInput()
+    x.add(a, [*range(1, 19), 0])  # a's last channel is input channel 0
+    x.add_constant(t, 19)
+    x.add(coarse if even else fine, [20, 21], -0.5, half=even)
+    x.add(b, [23, 22], 2.0)
+    joined = torch.cat((a[:, 18:], a[:, :18], t.expand(n, 1, h, w), -0.5 * fine, 2.0 * b.flip(1)), 1)
+    torch.testing.assert_close(x.conv(conv), conv(joined), rtol=0, atol=1e-12)
 
 
 def test_pairs_and_stack_sources() -> None:

@@ -6,6 +6,7 @@ runs with its real weights on real frames.
 """
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -113,10 +114,23 @@ def run_ours(model: RifeModel, case: dict[str, Any], fast: bool = False, winogra
 
 
 def check_fast(model: RifeModel, case: dict[str, Any], ref: torch.Tensor, label: str) -> None:
-    """The fast path, with oneDNN's and with NNPACK's Winograd body convolutions, within FAST_TOL."""
-    for winograd in (False, True):
-        diff = oracle.max_diff(run_ours(model, case, fast=True, winograd=winograd), ref)
-        assert diff <= FAST_TOL, f"{label}: fast path (winograd={winograd}) max abs diff {diff:.3g}"
+    """The fast path within FAST_TOL: NCHW (the GPU's layout; block inputs joined) with oneDNN's and with NNPACK's
+    Winograd body convolutions, and channels_last (the CPU engine's; block inputs convolved piece by piece)."""
+    cl = channels_last_copy(model)
+    for net, winograd in ((model, False), (model, True), (cl, False), (cl, True)):
+        diff = oracle.max_diff(run_ours(net, case, fast=True, winograd=winograd), ref)
+        layout = "channels_last" if net is cl else "NCHW"
+        assert diff <= FAST_TOL, f"{label}: fast path ({layout}, winograd={winograd}) max abs diff {diff:.3g}"
+
+
+_CL: list[tuple[RifeModel, RifeModel]] = []
+
+
+def channels_last_copy(model: RifeModel) -> RifeModel:
+    """The model with channels_last weights, as the CPU engine runs it (a copy of the last model asked for)."""
+    if not _CL or _CL[0][0] is not model:
+        _CL[:] = [(model, copy.deepcopy(model).to(memory_format=torch.channels_last))]
+    return _CL[0][1]
 
 
 @pytest.mark.parametrize("name", V4_NAMES)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .specs import EncoderArch, ModelSpec
 
 __all__ = ["RifeModel", "FeatureEncoder", "NoEncoder", "Encoder", "conv_act", "resize", "cat_resize", "Warper",
-           "swap_pairs", "flow_pairs", "SCALES", "conv_format", "SubGrid", "join_channels"]
+           "swap_pairs", "flow_pairs", "SCALES", "conv_format", "SubGrid", "join_channels", "SplitInput"]
 
 #: Flow scales the networks are defined for (powers of two, as in the reference scripts).
 SCALES = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -72,6 +72,138 @@ def join_channels(pieces: Sequence[Tensor], memory_format: torch.memory_format,
         out[..., o:o + p.shape[1]] = p.expand(n, -1, h, w).permute(0, 2, 3, 1)
         o += p.shape[1]
     return out.permute(0, 3, 1, 2)
+
+
+class SplitInput:
+    """A block input kept as separate NCHW pieces; its first convolution runs piece by piece and sums.
+
+    ``conv(cat(pieces), w) == sum(conv(piece, w[:, channels_of_piece]))``. On the CPU this replaces writing every
+    piece into one channels_last tensor (strided writes of a few channels each, the slowest part of a full-resolution
+    block input) followed by the convolution: oneDNN convolves inputs of a few NCHW channels directly. The channel
+    map also expresses a permuted, negated or scaled copy of the same pieces (the swapped ensemble pass, the flow's
+    ``/ s``) through the weights, so those copies are never written. Two kinds of pieces are never made at the input's
+    resolution at all (for the blocks' first layer, a 3x3 convolution with stride 2 and padding 1):
+
+    * per-sample constants (the timestep): their convolution is a per-channel constant, except in the first output
+      row and column, which read the zero padding;
+    * pieces at half the input's resolution that stand for their 2x bilinear upscale (the previous block's mask and
+      features): see :func:`conv_upsampled`.
+    """
+
+    __slots__ = ("parts", "constants")
+    #: oneDNN convolves NCHW inputs of fewer channels than this directly (about as fast as channels_last); from 16
+    #: channels on it reorders them first (2-3x slower). Larger parts are convolved in pieces.
+    MAX_CHANNELS = 16
+
+    def __init__(self) -> None:
+        #: (tensor [N,C,h,w], the block input channel of each of its channels, a factor, at half resolution)
+        self.parts: list[tuple[Tensor, tuple[int, ...], float, bool]] = []
+        #: (value [N,1,1,1], block input channel): channels that hold one value per sample
+        self.constants: list[tuple[Tensor, int]] = []
+
+    def add(self, x: Tensor, channels: Iterable[int], factor: float = 1.0, half: bool = False) -> None:
+        """``x`` holds the input ``channels`` times ``factor``; with ``half``, ``x`` is at half the input's resolution
+        and stands for ``resize(x, 2)``."""
+        self.parts.append((x, tuple(channels), factor, half))
+
+    def add_constant(self, value: Tensor, channel: int) -> None:
+        """Input ``channel`` holds ``value`` [N,1,1,1] at every pixel."""
+        self.constants.append((value, channel))
+
+    def _chunks(self) -> Iterable[tuple[Tensor, tuple[int, ...], float, bool]]:
+        """The parts, those of MAX_CHANNELS or more cut into pieces below it."""
+        for x, channels, factor, half in self.parts:
+            c = x.shape[1]
+            k = -(-c // (self.MAX_CHANNELS - 1))
+            step = -(-c // k)
+            for i in range(0, c, step):
+                yield x[:, i:i + step], channels[i:i + step], factor, half
+
+    def conv(self, layer: nn.Conv2d) -> Tensor:
+        """``layer`` applied to the joined input, NCHW, in the layer's dtype."""
+        w = layer.weight.contiguous()
+        dtype = w.dtype
+        full = next(x for x, _, _, half in self.parts if not half)
+        n, (h, wd) = full.shape[0], full.shape[-2:]
+        first3x3 = layer.kernel_size == (3, 3) and layer.stride == (2, 2) and layer.padding == (1, 1)
+        bias = layer.bias
+        edges: list[Tensor] = []
+        shared: list[Tensor] = []
+        plain: list[tuple[Tensor, int]] = []
+        for value, c in self.constants:
+            if not (first3x3 and h % 2 == 0 and wd % 2 == 0 and h >= 4 and wd >= 4):
+                plain.append((value, c))
+                continue
+            # the convolution of ones on a 4x4 plane: [[corner, top], [left, inside]] per channel (at even sizes
+            # only the first output row and column read the padding)
+            ones = torch.ones((1, 1, 4, 4), dtype=dtype, device=w.device)
+            k = F.conv2d(ones, w[:, c:c + 1].contiguous(), None, 2, 1)
+            v = value.to(dtype).reshape(-1, 1, 1, 1)
+            inside = v * k[:, :, 1:, 1:]
+            edges.append(v * k - inside)  # what the first row and column add to or lack from inside
+            if v.shape[0] == 1 and bias is not None:
+                bias = bias + inside.reshape(-1)
+            else:
+                shared.append(inside)
+        out: Tensor | None = None
+        for x, channels, factor, half in self._chunks():
+            if channels == tuple(range(channels[0], channels[0] + len(channels))):
+                wp = w[:, channels[0]:channels[0] + len(channels)]
+            else:
+                wp = w[:, list(channels)]
+            wp = (wp * factor if factor != 1.0 else wp).contiguous()
+            x = x.to(dtype).contiguous()
+            b = bias if out is None else None
+            if half and first3x3:
+                y = conv_upsampled(x, wp, b)
+            else:
+                x = resize(x, 2.0) if half else x
+                y = F.conv2d(x, wp, b, layer.stride, layer.padding)
+            out = y if out is None else out.add_(y)
+        assert out is not None
+        for inside in shared:
+            out.add_(inside)
+        for d in edges:
+            out[:, :, :1, 1:].add_(d[:, :, :1, 1:])
+            out[:, :, 1:, :1].add_(d[:, :, 1:, :1])
+            out[:, :, :1, :1].add_(d[:, :, :1, :1])
+        for value, c in plain:
+            # a constant plane, convolved with zero padding: exact at the borders too
+            plane = value.to(dtype).expand(n, 1, h, wd).contiguous()
+            out.add_(F.conv2d(plane, w[:, c:c + 1].contiguous(), None, layer.stride, layer.padding))
+        return out
+
+
+#: Per axis, how the three taps of a stride-2 3x3 convolution over ``resize(c, 2)`` fall on the coarse pixels
+#: j-1, j, j+1 of ``c`` (bilinear 2x upscale: fine pixel 2j-1 = 3/4 c[j-1] + 1/4 c[j], 2j = 1/4 c[j-1] + 3/4 c[j],
+#: 2j+1 = 3/4 c[j] + 1/4 c[j+1]).
+_UP2_TAPS = ((0.75, 0.25, 0.0), (0.25, 0.75, 0.75), (0.0, 0.0, 0.25))
+
+
+def conv_upsampled(c: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``F.conv2d(resize(c, 2), weight, bias, stride=2, padding=1)`` for a 3x3 ``weight``, without the upscale.
+
+    Inside, the convolution over the upscale is a 3x3 convolution over ``c`` itself with the kernel
+    ``A @ weight @ A.T`` (``A`` = :data:`_UP2_TAPS`). The first and last output row and column differ (the upscale
+    clamps at the edges; the convolution pads with zeros): they are recomputed exactly from 2-pixel strips of ``c``.
+    Equal in real arithmetic; the rounding differs.
+    """
+    hc, wc = c.shape[-2:]
+    if hc < 2 or wc < 2:
+        return F.conv2d(resize(c, 2.0), weight, bias, 2, 1)
+    dt = torch.float64 if weight.dtype == torch.float64 else torch.float32
+    a = torch.tensor(_UP2_TAPS, dtype=dt, device=weight.device)
+    k = (a @ weight.to(dt) @ a.T).to(weight.dtype)
+    out = F.conv2d(c, k, bias, 1, 1)
+
+    def strip(x: Tensor) -> Tensor:
+        return F.conv2d(resize(x, 2.0), weight, bias, 2, 1)
+
+    out[:, :, :1, :] = strip(c[:, :, :2, :])[:, :, :1, :]
+    out[:, :, -1:, :] = strip(c[:, :, -2:, :])[:, :, 1:, :]
+    out[:, :, :, :1] = strip(c[:, :, :, :2])[:, :, :, :1]
+    out[:, :, :, -1:] = strip(c[:, :, :, -2:])[:, :, :, 1:]
+    return out
 
 
 def swap_pairs(flow: Tensor) -> Tensor:

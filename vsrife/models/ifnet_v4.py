@@ -25,13 +25,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import winograd as wg
-from .common import (Encoder, NoEncoder, RifeModel, SubGrid, Warper, cat_resize, conv_act, conv_format, flow_pairs,
-                     join_channels, resize, swap_pairs)
+from .common import (Encoder, NoEncoder, RifeModel, SplitInput, SubGrid, Warper, cat_resize, conv_act, conv_format,
+                     flow_pairs, join_channels, resize, swap_pairs)
 from .specs import ModelSpec, V4Arch
 
 __all__ = ["IFNetV4"]
 
-LARGE_MOTION_PX = 32.0  # 4.0/4.1: block-1 motion above this in both flows restarts at doubled scales
+LARGE_MOTION_PX = 32.0
+#: Blocks with at least this many input channels (v4.7 on) take their input as a :class:`SplitInput` on the CPU;
+#: below it (v4.0-4.6: 12) writing it into one channels_last tensor is as fast.
+SPLIT_MIN_CHANNELS = 20  # 4.0/4.1: block-1 motion above this in both flows restarts at doubled scales
 
 
 class ResConv(nn.Module):
@@ -66,12 +69,16 @@ class IFBlock(nn.Module):
         self.up = 1 if arch.pixel_shuffle else 2  # the last layer's output is at 1/(s*up) of full resolution
         self.out_channels = arch.out_channels
 
-    def forward(self, x: Tensor, keep: int, fast: bool = False, winograd: bool = False) -> Tensor:
-        """x: input at 1/s resolution (flow last). Returns output channels :keep (flow, mask, features) at
-        1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels. ``winograd``: run the
-        body with :mod:`.winograd` where it pays."""
-        x = x.contiguous(memory_format=conv_format(self.conv0))
-        feat = self.conv0(x)
+    def forward(self, x: Tensor | SplitInput, keep: int, fast: bool = False, winograd: bool = False) -> Tensor:
+        """x: input at 1/s resolution (flow last), joined or as pieces. Returns output channels :keep (flow, mask,
+        features) at 1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels.
+        ``winograd``: run the body with :mod:`.winograd` where it pays."""
+        fmt = conv_format(self.conv0)
+        if isinstance(x, SplitInput):
+            conv, act = self.conv0[0]
+            feat = self.conv0[1](act(x.conv(conv)).contiguous(memory_format=fmt))
+        else:
+            feat = self.conv0(x.contiguous(memory_format=fmt))
         body = self._body(feat, winograd)
         feat = body + feat if self.global_residual else body
         if fast and keep < self.out_channels:
@@ -147,6 +154,14 @@ class _Field:
         if k < 1 or k != int(k) or any(f != 1 and f < 2 * k for _, f, _ in self.terms):
             return resize(self.full(), 1.0 / k)
         return self._sum(resize(self._value(c, mul), f / k) for c, f, mul in self.terms)
+
+    def half(self, k: float) -> Tensor | None:
+        """The coarse map whose 2x upscale is ``self.down(k)``, when there is one (a single term at twice the
+        resolution of 1/k), else None."""
+        if len(self.terms) != 1:
+            return None
+        c, f, mul = self.terms[0]
+        return self._value(c, mul) if f == 2 * k else None
 
     def at(self, grid: SubGrid) -> Tensor:
         """The map at a sub-grid's pixels only."""
@@ -271,7 +286,8 @@ class IFNetV4(RifeModel):
         return x, xs
 
     def _fast_inputs(self, block: IFBlock, src: Tensor, n: int, t: Tensor, flow: _Field | None,
-                     mask: _Field | None, feat: _Field | None, s: float, ens: bool) -> tuple[Tensor, Tensor | None]:
+                     mask: _Field | None, feat: _Field | None, s: float,
+                     ens: bool) -> tuple[Tensor | SplitInput, Tensor | SplitInput | None]:
         """Block input (and the swapped pass's) without full-resolution intermediates where possible.
 
         Flow, mask and features come straight from the coarse block outputs (:meth:`_Field.down`); the warped
@@ -282,9 +298,19 @@ class IFNetV4(RifeModel):
         h, w = src.shape[-2:]
         dtype = src.dtype
         grid = self._grid(int(s), h, w, src.device) if SubGrid.usable(s, h, w) else None
+        fmt, cdt = conv_format(block.conv0), next(block.parameters()).dtype
+        # CPU, many input channels: the block's first layer convolves the pieces one by one
+        split = fmt == torch.channels_last and block.conv0[0][0].in_channels >= SPLIT_MIN_CHANNELS
+
+        def piece(field: _Field | None) -> tuple[Tensor, bool] | None:
+            """(the field at 1/s, False) or, when split, (a map that its 2x upscale would give, True)."""
+            if field is None:
+                return None
+            c = field.half(s) if split else None
+            return (c, True) if c is not None else (field.down(s), False)
+
         fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
-        mk = None if mask is None else mask.down(s)
-        ft = None if feat is None else feat.down(s)
+        mk, ft = piece(mask), piece(feat)
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
             stack = resize(stack, 0.5)
@@ -292,17 +318,55 @@ class IFNetV4(RifeModel):
             stack = src if flow is None else Warper.warp(src, flow_pairs(flow.full()), dtype, True)
             stack = resize(stack, 1.0 / s)
         t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
-        fl = fl / s if fl is not None and s != 1 else fl
+        if split:
+            return self._split_inputs(stack, n, t, mk, ft, fl, s, ens)
         w0, w1, wf0, wf1 = stack[:n, :3], stack[n:, :3], stack[:n, 3:], stack[n:, 3:]
         wf = [wf0, wf1] if stack.shape[1] > 3 else []
-        fmt, cdt = conv_format(block.conv0), next(block.parameters()).dtype
-        x = join_channels([w0, w1, *wf, t] + ([mk] if mk is not None else []) + ([ft] if ft is not None else [])
-                          + ([fl] if fl is not None else []), fmt, cdt)
+        m = [] if mk is None else [mk[0]]
+        x = join_channels([w0, w1, *wf, t, *m] + ([ft[0]] if ft is not None else [])
+                          + ([fl / s if s != 1 else fl] if fl is not None else []), fmt, cdt)
         if not ens:
             return x, None
-        xs = join_channels([w1, w0, *wf[::-1], 1 - t] + ([-mk] if mk is not None else [])
-                           + ([swap_pairs(fl)] if fl is not None else []), fmt, cdt)
+        xs = join_channels([w1, w0, *wf[::-1], 1 - t] + [-v for v in m]
+                           + ([swap_pairs(fl) / s if s != 1 else swap_pairs(fl)] if fl is not None else []), fmt, cdt)
         return x, xs
+
+    @staticmethod
+    def _split_inputs(stack: Tensor, n: int, t: Tensor, mk: tuple[Tensor, bool] | None,
+                      ft: tuple[Tensor, bool] | None, fl: Tensor | None, s: float,
+                      ens: bool) -> tuple[SplitInput, SplitInput | None]:
+        """The block input (and the swapped pass's) as :class:`SplitInput`: the same tensors, mapped to the input
+        channels [w0, w1, wf0, wf1, t, mk, ft, fl / s] (swapped: [w1, w0, wf1, wf0, 1 - t, -mk, swap(fl) / s]).
+        ``mk``, ``ft``: (tensor, whether it is at half resolution)."""
+        e = stack.shape[1] - 3  # feature channels per frame
+        ch0 = [0, 1, 2, *range(6, 6 + e)]  # frame 0's image and features
+        ch1 = [3, 4, 5, *range(6 + e, 6 + 2 * e)]
+        c = 6 + 2 * e  # the timestep's channel; mask, features and flow follow
+        cm = c + 1
+        cf = cm + (1 if mk is not None else 0)
+        cl = cf + (ft[0].shape[1] if ft is not None else 0)
+        if mk is not None and ft is not None and mk[1] and ft[1]:  # one half-resolution piece: fewer convolutions
+            mk, ft = (torch.cat((mk[0], ft[0]), 1), True), None
+        out: list[SplitInput] = []
+        for swapped in (False, True) if ens else (False,):
+            x = SplitInput()
+            a, b = (ch1, ch0) if swapped else (ch0, ch1)
+            if n == 1 and 2 * stack.shape[1] < SplitInput.MAX_CHANNELS:  # frames 0 and 1 as one tensor
+                x.add(stack.reshape(1, -1, *stack.shape[-2:]), a + b)
+            else:
+                x.add(stack[:n], a)
+                x.add(stack[n:], b)
+            tv = 1 - t if swapped else t
+            x.add_constant(tv, c) if tv.shape[-2:] == (1, 1) else x.add(tv, [c])
+            if mk is not None:
+                x.add(mk[0], range(cm, cm + mk[0].shape[1]), -1.0 if swapped else 1.0, mk[1])
+            if ft is not None:
+                assert not swapped  # models with block features have no ensemble
+                x.add(ft[0], range(cf, cf + ft[0].shape[1]), 1.0, ft[1])
+            if fl is not None:
+                x.add(fl, [cl + 2, cl + 3, cl, cl + 1] if swapped else range(cl, cl + 4), 1.0 / s)
+            out.append(x)
+        return out[0], (out[1] if ens else None)
 
     def _grid(self, k: int, h: int, w: int, device: torch.device) -> SubGrid:
         key = (k, h, w, str(device))

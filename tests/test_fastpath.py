@@ -139,8 +139,11 @@ def test_fast_path_in_bf16_keeps_fp32_glue(name: str) -> None:
         ref = model(img0, img1, 0.5)
         low = model.to(torch.bfloat16)
         fast = low(img0, img1, 0.5)
+        cpu = low.to(memory_format=torch.channels_last)(img0, img1, 0.5)  # as the CPU engine runs it
         low.fast = False
         exact = low(img0.bfloat16(), img1.bfloat16(), 0.5).float()
-    assert fast.dtype == torch.float32
-    err_fast, err_exact = (fast - ref).abs().mean().item(), (exact - ref).abs().mean().item()
-    assert err_fast <= err_exact * 1.5 + 1e-4, (err_fast, err_exact)
+    assert fast.dtype == torch.float32 and cpu.dtype == torch.float32
+    err_exact = (exact - ref).abs().mean().item()
+    for got in (fast, cpu):
+        err = (got - ref).abs().mean().item()
+        assert err <= err_exact * 1.5 + 1e-4, (err, err_exact)

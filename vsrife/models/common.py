@@ -120,13 +120,16 @@ class SplitInput:
                 yield x[:, i:i + step], channels[i:i + step], factor, half
 
     def conv(self, layer: nn.Conv2d) -> Tensor:
-        """``layer`` applied to the joined input, NCHW, in the layer's dtype."""
-        w = layer.weight.contiguous()
-        dtype = w.dtype
+        """``layer`` applied to the joined input, NCHW, in the layer's dtype (computed in fp32 when the pieces are)."""
         full = next(x for x, _, _, half in self.parts if not half)
+        # fp32 pieces under reduced-precision weights: convolve in fp32 (converting the small weights, not the
+        # large pieces), return the layer's dtype
+        out_dtype = layer.weight.dtype
+        dtype = full.dtype if full.dtype == torch.float32 else out_dtype
+        w = layer.weight.to(dtype).contiguous()
+        bias = None if layer.bias is None else layer.bias.to(dtype)
         n, (h, wd) = full.shape[0], full.shape[-2:]
         first3x3 = layer.kernel_size == (3, 3) and layer.stride == (2, 2) and layer.padding == (1, 1)
-        bias = layer.bias
         edges: list[Tensor] = []
         shared: list[Tensor] = []
         plain: list[tuple[Tensor, int]] = []
@@ -171,7 +174,7 @@ class SplitInput:
             # a constant plane, convolved with zero padding: exact at the borders too
             plane = value.to(dtype).expand(n, 1, h, wd).contiguous()
             out.add_(F.conv2d(plane, w[:, c:c + 1].contiguous(), None, layer.stride, layer.padding))
-        return out
+        return out.to(out_dtype)
 
 
 #: Per axis, how the three taps of a stride-2 3x3 convolution over ``resize(c, 2)`` fall on the coarse pixels

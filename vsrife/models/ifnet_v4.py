@@ -84,8 +84,7 @@ class IFBlock(nn.Module):
         if fast and keep < self.out_channels:
             if self.up == 1:  # PixelShuffle(2): output channel c comes from transposed-conv channels 4c ... 4c+3
                 deconv, n = self.lastconv[0], 4 * keep
-                out = F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1)
-                return F.pixel_shuffle(out.contiguous(), 2)
+                return _pixel_shuffle_nchw(F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1))
             out = F.conv_transpose2d(feat, self.lastconv.weight[:, :keep], self.lastconv.bias[:keep], 2, 1)
             return out.contiguous()
         # Back to NCHW: the full-resolution glue that follows is fastest there.
@@ -404,6 +403,16 @@ def _stack_sources(img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | N
     if c > 3:
         src[:n, 3:], src[n:, 3:] = f0, f1
     return src
+
+
+def _pixel_shuffle_nchw(x: Tensor) -> Tensor:
+    """``F.pixel_shuffle(x, 2)`` as a contiguous NCHW tensor. A channels_last ``x`` is rearranged in one copy
+    (measured: 4x faster for 20 channels at 384x640 than a layout copy followed by the shuffle)."""
+    if x.is_contiguous() or not x.is_contiguous(memory_format=torch.channels_last):
+        return F.pixel_shuffle(x.contiguous(), 2)
+    n, c, h, w = x.shape
+    nhwc = x.permute(0, 2, 3, 1).reshape(n, h, w, c // 4, 2, 2)
+    return nhwc.permute(0, 3, 1, 4, 2, 5).reshape(n, c // 4, 2 * h, 2 * w)
 
 
 def _take(x: Tensor | None, idx: Tensor) -> Tensor | None:

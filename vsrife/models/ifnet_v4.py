@@ -12,7 +12,8 @@ Two paths compute the same network (``RifeModel.fast``):
   and features stay at the resolution each block made them (:class:`_Field`) and reach the next block by one
   resize; warps for blocks at 1/4 and below are computed only on the pixels their downscale reads
   (:class:`~.common.SubGrid`); block inputs are resized piece by piece and written once into the convolutions'
-  layout and dtype; the glue stays fp32 under bf16 convolutions. The tests hold it within 1e-3 of the reference
+  layout and dtype, or (on the CPU, for blocks of many input channels) never joined at all: the first convolution
+  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. The tests hold it within 1e-3 of the reference
   networks on every model (worst 4.4e-6 over the 213-case reference matrix); 4.26 runs about 1.8x faster
   at 720p.
 """
@@ -292,7 +293,8 @@ class IFNetV4(RifeModel):
         Flow, mask and features come straight from the coarse block outputs (:meth:`_Field.down`); the warped
         frames and features are computed on the block's :class:`SubGrid` when it has one (divisors >= 4), else at
         full resolution, then resized. The pieces are resized one by one and written once into the layout and dtype
-        of the block's convolutions.
+        of the block's convolutions; on the CPU, blocks of SPLIT_MIN_CHANNELS input channels or more get them as a
+        :class:`SplitInput` instead (:meth:`_split_inputs`).
         """
         h, w = src.shape[-2:]
         dtype = src.dtype

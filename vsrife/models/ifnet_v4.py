@@ -13,9 +13,9 @@ Two paths compute the same network (``RifeModel.fast``):
   resize; warps for blocks at 1/4 and below are computed only on the pixels their downscale reads
   (:class:`~.common.SubGrid`); block inputs are resized piece by piece and written once into the convolutions'
   layout and dtype, or (on the CPU, for blocks of many input channels) never joined at all: the first convolution
-  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. The tests hold it within 1e-3 of the reference
-  networks on every model (worst 4.4e-6 over the 213-case reference matrix); 4.26 runs about 1.8x faster
-  at 720p.
+  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. The tests hold
+  it within 1e-3 of the reference networks on every model (worst 4.4e-6 over the 213-case reference matrix);
+  4.26 runs about 1.8x faster at 720p.
 """
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ from .specs import ModelSpec, V4Arch
 
 __all__ = ["IFNetV4"]
 
-LARGE_MOTION_PX = 32.0
+LARGE_MOTION_PX = 32.0  # 4.0/4.1: block-1 motion above this in both flows restarts at doubled scales
 #: Blocks with at least this many input channels (v4.7 on) take their input as a :class:`SplitInput` on the CPU;
 #: below it (v4.0-4.6: 12) writing it into one channels_last tensor is as fast.
-SPLIT_MIN_CHANNELS = 20  # 4.0/4.1: block-1 motion above this in both flows restarts at doubled scales
+SPLIT_MIN_CHANNELS = 20
 
 
 class ResConv(nn.Module):

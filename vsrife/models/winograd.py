@@ -6,9 +6,9 @@ body layers with their activations, interleaved medians: 90-128 channels on 48x8
 faster (90 channels most: oneDNN is slow off multiples of 16), 64 channels 0.96-1.19x, fewer than 3,000 pixels
 0.9-1.04x. NNPACK also keeps a workspace of about 3.7x the largest activation it has seen (55 MB for 64 channels
 at 192x320, 78 MB for 3.6's 90 at 192x320), for the life of the process. So :func:`pays` takes bodies of 80
-channels and more, on 3,000 pixels and more, with activations up to 32 MiB (a workspace up to about 120 MB). Its rounding differs from a
-direct convolution by about 1e-5 of the activations' range; the tests hold whole networks within 1e-3 of the
-reference (the fast path's bound).
+channels and more, on 3,000 pixels and more, with activations up to 32 MiB (a workspace up to about 120 MB). Its
+rounding differs from a direct convolution by about 1e-5 of the activations' range; the tests hold whole networks
+within 1e-3 of the reference (the fast path's bound).
 
 NNPACK takes NCHW fp32 CPU tensors only, so a block runs its body in NCHW when it uses it; it keeps a thread pool of
 its own (sized from torch's thread count at its first call), which is why :mod:`vsrife.openmp` shortens OpenMP's

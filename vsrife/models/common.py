@@ -150,11 +150,8 @@ class SplitInput:
                 shared.append(inside)
         out: Tensor | None = None
         for x, channels, factor, half in self._chunks():
-            if channels == tuple(range(channels[0], channels[0] + len(channels))):
-                wp = w[:, channels[0]:channels[0] + len(channels)]
-            else:
-                wp = w[:, list(channels)]
-            wp = (wp * factor if factor != 1.0 else wp).contiguous()
+            wp = w[:, list(channels)]
+            wp = wp * factor if factor != 1.0 else wp
             x = x.to(dtype).contiguous()
             b = bias if out is None else None
             if half and first3x3:

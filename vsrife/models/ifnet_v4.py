@@ -323,13 +323,15 @@ class IFNetV4(RifeModel):
             return self._split_inputs(stack, n, t, mk, ft, fl, s, ens)
         w0, w1, wf0, wf1 = stack[:n, :3], stack[n:, :3], stack[:n, 3:], stack[n:, 3:]
         wf = [wf0, wf1] if stack.shape[1] > 3 else []
-        m = [] if mk is None else [mk[0]]
-        x = join_channels([w0, w1, *wf, t, *m] + ([ft[0]] if ft is not None else [])
-                          + ([fl / s if s != 1 else fl] if fl is not None else []), fmt, cdt)
+        mkv = None if mk is None else mk[0]  # unsplit: never at half resolution
+        ftv = None if ft is None else ft[0]
+        fl = fl / s if fl is not None and s != 1 else fl
+        x = join_channels([w0, w1, *wf, t] + ([mkv] if mkv is not None else []) + ([ftv] if ftv is not None else [])
+                          + ([fl] if fl is not None else []), fmt, cdt)
         if not ens:
             return x, None
-        xs = join_channels([w1, w0, *wf[::-1], 1 - t] + [-v for v in m]
-                           + ([swap_pairs(fl) / s if s != 1 else swap_pairs(fl)] if fl is not None else []), fmt, cdt)
+        xs = join_channels([w1, w0, *wf[::-1], 1 - t] + ([-mkv] if mkv is not None else [])
+                           + ([swap_pairs(fl)] if fl is not None else []), fmt, cdt)
         return x, xs
 
     @staticmethod

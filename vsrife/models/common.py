@@ -111,8 +111,13 @@ class SplitInput:
         self.constants.append((value, channel))
 
     def _chunks(self) -> Iterable[tuple[Tensor, tuple[int, ...], float, bool]]:
-        """The parts, those of MAX_CHANNELS or more cut into pieces below it."""
+        """The parts, channels_last ones first and whole, NCHW ones of MAX_CHANNELS or more cut into pieces below
+        it."""
+        cl = [p for p in self.parts if _is_channels_last(p[0])]
+        yield from cl
         for x, channels, factor, half in self.parts:
+            if any(x is p[0] for p in cl):
+                continue
             c = x.shape[1]
             k = -(-c // (self.MAX_CHANNELS - 1))
             step = -(-c // k)
@@ -152,7 +157,8 @@ class SplitInput:
         for x, channels, factor, half in self._chunks():
             wp = w[:, list(channels)]
             wp = wp * factor if factor != 1.0 else wp
-            x = x.to(dtype).contiguous()
+            x = x.to(dtype)
+            x = x if _is_channels_last(x) else x.contiguous()
             b = bias if out is None else None
             if half and first3x3:
                 y = conv_upsampled(x, wp, b)
@@ -172,6 +178,11 @@ class SplitInput:
             plane = value.to(dtype).expand(n, 1, h, wd).contiguous()
             out.add_(F.conv2d(plane, w[:, c:c + 1].contiguous(), None, layer.stride, layer.padding))
         return out.to(out_dtype)
+
+
+def _is_channels_last(x: Tensor) -> bool:
+    """A dense channels_last tensor of several channels (not one that is also plain contiguous)."""
+    return x.shape[1] > 1 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
 
 
 #: Per axis, how the three taps of a stride-2 3x3 convolution over ``resize(c, 2)`` fall on the coarse pixels

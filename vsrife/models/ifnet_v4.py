@@ -13,7 +13,9 @@ Two paths compute the same network (``RifeModel.fast``):
   resize; warps for blocks at 1/4 and below are computed only on the pixels their downscale reads
   (:class:`~.common.SubGrid`); block inputs are resized piece by piece and written once into the convolutions'
   layout and dtype, or (on the CPU, for blocks of many input channels) never joined at all: the first convolution
-  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. The tests hold
+  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. On the CPU,
+  where :mod:`vsrife.native` is built, those split blocks get their warped, downscaled, channels_last input and the
+  output frame its warp and blend from one native pass each. The tests hold
   it within 1e-3 of the reference networks on every model (worst 4.4e-6 over the 213-case reference matrix);
   4.26 runs about 1.8x faster at 720p.
 """
@@ -26,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import winograd as wg
+from .. import native
 from .common import (Encoder, NoEncoder, RifeModel, SplitInput, SubGrid, Warper, cat_resize, conv_act, conv_format,
                      flow_pairs, join_channels, resize, swap_pairs)
 from .specs import ModelSpec, V4Arch
@@ -217,7 +220,11 @@ class IFNetV4(RifeModel):
         """The block cascade. ``large``: None = decide at block 1 (4.0/4.1), True = rerun at doubled scales."""
         arch, n = self.arch, img0.shape[0]
         # warp sources, frame (and features) 0 then 1 stacked on the batch axis
-        src = _stack_sources(img0, img1, f0, f1)
+        src_cl = self._native_source(img0, img1, f0, f1) if self.fast else None
+        if src_cl is None:
+            src = _stack_sources(img0, img1, f0, f1)
+        else:  # the same values, read through the native kernels' layout
+            src = src_cl[..., :3 + (f0.shape[1] if f0 is not None and f1 is not None else 0)].permute(0, 3, 1, 2)
         dtype = img0.dtype
         flow = mask = feat = None  # _Field
         blocks = self.blocks
@@ -227,7 +234,7 @@ class IFNetV4(RifeModel):
             s = scales[i]
             ens = ensemble and not (i == 0 and large)  # the reference reruns block 0 without the swapped pass
             if self.fast:
-                x, xs = self._fast_inputs(block, src, n, t, flow, mask, feat, s, ens)
+                x, xs = self._fast_inputs(block, src, n, t, flow, mask, feat, s, ens, src_cl)
             else:
                 fl = None if flow is None else flow.full()
                 # frames (and features) 0 and 1, stacked on the batch axis: as they are (block 0) or warped
@@ -258,6 +265,8 @@ class IFNetV4(RifeModel):
             mask = m if mask is None or arch.replace_mask else mask + m
             feat = _Field([(out[:, 5:], fr, 1.0)]) if arch.block_features and i < last else None
         assert flow is not None and mask is not None
+        if src_cl is not None:
+            return native.merge(src_cl, flow.full(), mask.full())
         warped = Warper.warp(src[:, :3], flow_pairs(flow.full()), dtype, self.fast)
         w0, w1 = warped[:n], warped[n:]
         mk = torch.sigmoid(mask.full())
@@ -285,9 +294,22 @@ class IFNetV4(RifeModel):
             xs = torch.cat((xs, resize(swap_pairs(fl), 1.0 / s) / s), 1)
         return x, xs
 
+    def _native_source(self, img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | None) -> Tensor | None:
+        """Frames (and features) 0 and 1 as the native kernels read them (:func:`.native.stack_sources`), or None
+        where the kernels do not apply: not the CPU, not fp32, a batch, too many channels, no kernels, or blocks that
+        take their input joined (v4.0-4.6: their warps stay torch's, on NCHW frames)."""
+        first = self.blocks[-1].conv0[0][0]
+        if conv_format(first) != torch.channels_last or first.in_channels < SPLIT_MIN_CHANNELS:
+            return None
+        frames = [img0, img1] + ([f0, f1] if f0 is not None and f1 is not None else [])
+        if (img0.device.type != "cpu" or img0.shape[0] != 1 or any(f.dtype != torch.float32 for f in frames)
+                or native.source_channels(sum(f.shape[1] for f in frames) // 2) is None or native.library() is None):
+            return None
+        return native.stack_sources(frames)
+
     def _fast_inputs(self, block: IFBlock, src: Tensor, n: int, t: Tensor, flow: _Field | None,
                      mask: _Field | None, feat: _Field | None, s: float,
-                     ens: bool) -> tuple[Tensor | SplitInput, Tensor | SplitInput | None]:
+                     ens: bool, src_cl: Tensor | None = None) -> tuple[Tensor | SplitInput, Tensor | SplitInput | None]:
         """Block input (and the swapped pass's) without full-resolution intermediates where possible.
 
         Flow, mask and features come straight from the coarse block outputs (:meth:`_Field.down`); the warped
@@ -312,6 +334,13 @@ class IFNetV4(RifeModel):
 
         fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
         mk, ft = piece(mask), piece(feat)
+        if split and src_cl is not None and flow is not None and (grid is not None or s in (1, 2)):
+            # one native pass: warp, downscale, channels_last (frames 0 and 1 on channels; at s = 1 the flow too)
+            k = int(s)
+            fk = flow.at(grid) if grid is not None else flow.full()
+            joined = native.warp_pairs(src_cl, src.shape[1], fk, k, 1.0 if k == 1 else None)
+            t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
+            return self._split_inputs(joined, n, t, mk, ft, None if k == 1 else fl, s, ens)
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
             stack = resize(stack, 0.5)
@@ -341,7 +370,8 @@ class IFNetV4(RifeModel):
         """The block input (and the swapped pass's) as :class:`SplitInput`: the same tensors, mapped to the input
         channels [w0, w1, wf0, wf1, t, mk, ft, fl / s] (swapped: [w1, w0, wf1, wf0, 1 - t, -mk, swap(fl) / s]).
         ``mk``, ``ft``: (tensor, whether it is at half resolution)."""
-        e = stack.shape[1] - 3  # feature channels per frame
+        # feature channels per frame (native: [1, 2 * (3 + e) (+ 4 flow channels unless fl), h, w])
+        e = (stack.shape[1] - (0 if fl is not None else 4)) // 2 - 3 if stack.shape[0] == 1 else stack.shape[1] - 3
         ch0 = [0, 1, 2, *range(6, 6 + e)]  # frame 0's image and features
         ch1 = [3, 4, 5, *range(6 + e, 6 + 2 * e)]
         c = 6 + 2 * e  # the timestep's channel; mask, features and flow follow
@@ -354,7 +384,10 @@ class IFNetV4(RifeModel):
         for swapped in (False, True) if ens else (False,):
             x = SplitInput()
             a, b = (ch1, ch0) if swapped else (ch0, ch1)
-            if n == 1 and 2 * stack.shape[1] < SplitInput.MAX_CHANNELS:  # frames 0 and 1 as one tensor
+            if stack.shape[0] == 1:  # native: frames 0 and 1 on the channel axis, then (unless fl) the flow
+                extra = [] if fl is not None else ([cl + 2, cl + 3, cl, cl + 1] if swapped else list(range(cl, cl + 4)))
+                x.add(stack, a + b + extra)
+            elif n == 1 and 2 * stack.shape[1] < SplitInput.MAX_CHANNELS:  # frames 0 and 1 as one tensor
                 x.add(stack.reshape(1, -1, *stack.shape[-2:]), a + b)
             else:
                 x.add(stack[:n], a)

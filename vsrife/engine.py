@@ -9,7 +9,6 @@ every core inside an operation, and two frames each running several threads on t
 
 from __future__ import annotations
 
-import mmap
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -144,7 +143,7 @@ class Engine:
         feat = self.model.encode(img) if self.spec.has_encoder else None
         if feat is not None:
             feat = feat.to(self._glue_dtype)  # once per source frame, not per output frame
-        src = _Source(_own_mapping(img), None if feat is None else _own_mapping(feat))
+        src = _Source(img, feat)
         self._sources[index] = src
         while len(self._sources) > self.cache_frames:
             self._sources.popitem(last=False)
@@ -218,15 +217,3 @@ class Engine:
         with self._lock:
             self._sources.clear()
             self._mids.clear()
-
-
-def _own_mapping(t: torch.Tensor) -> torch.Tensor:
-    """A CPU tensor's copy in memory of its own (an anonymous mapping, returned to the system when the copy dies).
-
-    Cached tensors outlive many forwards; allocated from the heap between a forward's temporaries, they pin the
-    heap's high-water mark ever higher (:mod:`.allocator` keeps freed heap memory). Measured: ... ."""
-    if t.device.type != "cpu" or t.numel() == 0:
-        return t
-    t = t.contiguous()
-    buf = mmap.mmap(-1, t.numel() * t.element_size())
-    return torch.frombuffer(buf, dtype=t.dtype).view(t.shape).copy_(t)

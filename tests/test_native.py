@@ -1,7 +1,7 @@
-"""The optional native CPU kernels (vsrife/native): equal to the torch operations they replace, and optional.
+"""The optional native CPU kernels (vsrife/native, opt-in): equal to the torch operations they replace.
 
-Where no C compiler is at hand the kernels are unavailable and these tests are skipped, except the ones that check
-the fallback. The whole fast path with the kernels is held to the reference networks by test_models_v4 (its
+This module turns them on (VSRIFE_NATIVE=1). Where no C compiler is at hand they are unavailable and these tests are
+skipped, except the ones that check the fallback. The whole fast path with the kernels is held to the reference networks by test_models_v4 (its
 channels_last runs use them when they are built).
 """
 from __future__ import annotations
@@ -20,6 +20,9 @@ from vsrife.models.ifnet_v4 import IFNetV4
 
 H, W = 96, 160
 
+# opt-in: on for this module (and for the tests that run after it in this process)
+os.environ[native.ENV] = "1"
+native._reset()
 needs_native = pytest.mark.skipif(native.library() is None, reason=f"native kernels unavailable: {native.reason()}")
 
 
@@ -103,11 +106,14 @@ def test_network_with_and_without_native_kernels(name: str, monkeypatch: pytest.
     torch.testing.assert_close(fast, plain, rtol=0, atol=1e-4)
 
 
-def test_disabled_by_environment() -> None:
+@pytest.mark.parametrize("value", [None, "0"])
+def test_off_unless_asked_for(value: str | None) -> None:
     code = "from vsrife import native; print(native.library() is None, native.reason())"
-    env = dict(os.environ, **{native.ENV: "0"})
+    env = {k: v for k, v in os.environ.items() if k != native.ENV}
+    if value is not None:
+        env[native.ENV] = value
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out.split(None, 1) == ["True", f"{native.ENV}=0\n"]
+    assert out == f"True off (set {native.ENV}=1)\n"
 
 
 def test_no_compiler_falls_back(tmp_path) -> None:
@@ -116,6 +122,7 @@ def test_no_compiler_falls_back(tmp_path) -> None:
             "x = torch.rand(1, 3, 64, 64)\n"
             "with torch.inference_mode(): y = net(x, x, 0.5)\n"
             "print(native.library() is None, tuple(y.shape), native.reason())")
-    env = dict(os.environ, CC=str(tmp_path / "no-such-cc"), VSRIFE_MODEL_DIR=str(tmp_path / "models"))
+    env = dict(os.environ, CC=str(tmp_path / "no-such-cc"), VSRIFE_MODEL_DIR=str(tmp_path / "models"),
+               **{native.ENV: "1"})
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.startswith("True (1, 3, 64, 64) no C compiler")

@@ -14,7 +14,7 @@ Two paths compute the same network (``RifeModel.fast``):
   (:class:`~.common.SubGrid`); block inputs are resized piece by piece and written once into the convolutions'
   layout and dtype, or (on the CPU, for blocks of many input channels) never joined at all: the first convolution
   runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. On the CPU,
-  where :mod:`vsrife.native` is built, those split blocks get their warped, downscaled, channels_last input and the
+  with :mod:`vsrife.native` turned on (opt-in), those split blocks get their warped, downscaled, channels_last input and the
   output frame its warp and blend from one native pass each. The tests hold
   it within 1e-3 of the reference networks on every model (worst 4.4e-6 over the 213-case reference matrix);
   4.26 runs about 1.8x faster at 720p.

@@ -60,13 +60,19 @@ def test_warp_pairs_equals_grid_sample_then_downscale(c: int, k: int) -> None:
     fr = frames(c)
     flow = (smooth(4, amp=24.0) - 12.0).contiguous()  # up to 12 px each way: samples beyond the border too
     ref = resize(Warper.warp(nchw(fr), flow_pairs(flow), fast=True), 1.0 / k)  # [2, c, H/k, W/k]
-    out = native.warp_pairs(native.stack_sources(fr), c, flow, k, 0.5 if k == 1 else None)
-    assert out.shape == (1, 2 * c + (4 if k == 1 else 0), H // k, W // k)
+    extras = resize(flow, 1.0 / k)[:, :3]
+    out = native.warp_pairs(native.stack_sources(fr), c, flow, k, extras, [0.5, -1.0, 2.0], [0.25, -3.0])
+    assert out.shape == (1, 2 * c + 5, H // k, W // k)
     assert out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out[:, :c], ref[:1], rtol=0, atol=2e-5)
     torch.testing.assert_close(out[:, c:2 * c], ref[1:], rtol=0, atol=2e-5)
-    if k == 1:
-        torch.testing.assert_close(out[:, 2 * c:], flow * 0.5, rtol=0, atol=0)
+    torch.testing.assert_close(out[0, 2 * c:2 * c + 2, 0, 0], torch.tensor([0.25, -3.0]), rtol=0, atol=0)
+    torch.testing.assert_close(out[:, 2 * c + 2:], extras * torch.tensor([0.5, -1.0, 2.0]).view(1, 3, 1, 1),
+                               rtol=0, atol=0)
+    bf = native.warp_pairs(native.stack_sources(fr), c, flow, k, extras, [0.5, -1.0, 2.0], [0.25, -3.0],
+                           torch.bfloat16)
+    assert bf.dtype == torch.bfloat16
+    torch.testing.assert_close(bf, out.to(torch.bfloat16), rtol=0, atol=0)  # rounded as torch rounds
 
 
 @needs_native
@@ -94,7 +100,7 @@ def test_merge_equals_warp_and_blend() -> None:
 
 
 @needs_native
-@pytest.mark.parametrize("name", ["4.10", "4.22", "4.26"])
+@pytest.mark.parametrize("name", ["4.0", "4.6", "4.10", "4.22", "4.26"])
 def test_network_with_and_without_native_kernels(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     torch.manual_seed(0)
     net = create_model(name).eval().to(memory_format=torch.channels_last)

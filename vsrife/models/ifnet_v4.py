@@ -220,7 +220,7 @@ class IFNetV4(RifeModel):
         """The block cascade. ``large``: None = decide at block 1 (4.0/4.1), True = rerun at doubled scales."""
         arch, n = self.arch, img0.shape[0]
         # warp sources, frame (and features) 0 then 1 stacked on the batch axis
-        src_cl = self._native_source(img0, img1, f0, f1) if self.fast else None
+        src_cl = self._native_source(img0, img1, f0, f1, ensemble) if self.fast else None
         if src_cl is None:
             src = _stack_sources(img0, img1, f0, f1)
         else:  # the same values, read through the native kernels' layout
@@ -294,12 +294,13 @@ class IFNetV4(RifeModel):
             xs = torch.cat((xs, resize(swap_pairs(fl), 1.0 / s) / s), 1)
         return x, xs
 
-    def _native_source(self, img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | None) -> Tensor | None:
+    def _native_source(self, img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | None,
+                       ensemble: bool) -> Tensor | None:
         """Frames (and features) 0 and 1 as the native kernels read them (:func:`.native.stack_sources`), or None
-        where the kernels do not apply: not the CPU, not fp32, a batch, too many channels, no kernels, or blocks that
-        take their input joined (v4.0-4.6: their warps stay torch's, on NCHW frames)."""
+        where the kernels do not apply: not the CPU (channels_last blocks), not fp32, a batch, too many channels, no
+        kernels, or blocks that take their input joined (v4.0-4.6) with the ensemble's swapped pass."""
         first = self.blocks[-1].conv0[0][0]
-        if conv_format(first) != torch.channels_last or first.in_channels < SPLIT_MIN_CHANNELS:
+        if conv_format(first) != torch.channels_last or (first.in_channels < SPLIT_MIN_CHANNELS and ensemble):
             return None
         frames = [img0, img1] + ([f0, f1] if f0 is not None and f1 is not None else [])
         if (img0.device.type != "cpu" or img0.shape[0] != 1 or any(f.dtype != torch.float32 for f in frames)
@@ -338,9 +339,21 @@ class IFNetV4(RifeModel):
             # one native pass: warp, downscale, channels_last (frames 0 and 1 on channels; at s = 1 the flow too)
             k = int(s)
             fk = flow.at(grid) if grid is not None else flow.full()
-            joined = native.warp_pairs(src_cl, src.shape[1], fk, k, 1.0 if k == 1 else None)
+            joined = native.warp_pairs(src_cl, src.shape[1], fk, k, fk if k == 1 else None)
             t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
             return self._split_inputs(joined, n, t, mk, ft, None if k == 1 else fl, s, ens)
+        if (src_cl is not None and flow is not None and not ens and (grid is not None or s in (1, 2))
+                and src.shape[1] == 3 and cdt in (torch.float32, torch.bfloat16)):
+            # v4.0-4.6: the whole joined input [w0, w1, t, mk, fl / s] from one native pass, in the layout and
+            # dtype of the block's convolutions
+            k = int(s)
+            fk = flow.at(grid) if grid is not None else flow.full()
+            const = t.shape[-2:] == (1, 1)
+            planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None] + [fl]
+            sizes = [p.shape[1] for p in planes]
+            scales = [1.0] * (sum(sizes) - 4) + [1.0 / s] * 4
+            return native.warp_pairs(src_cl, 3, fk, k, torch.cat(planes, 1) if len(planes) > 1 else planes[0],
+                                     scales, [float(t)] if const else [], cdt), None
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
             stack = resize(stack, 0.5)

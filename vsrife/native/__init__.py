@@ -1,18 +1,19 @@
-"""Optional native CPU kernels (``warp.c``), opt-in (``VSRIFE_NATIVE=1``), compiled on first use.
+"""Native CPU kernels (``warp.c``) for the v4 networks' fast path, compiled on first use; ``VSRIFE_NATIVE=0`` turns
+them off.
 
-The v4 networks' fast path spends much of its CPU time warping full-resolution frames and features
-(``grid_sample``), building the sampling grids and downscaling the warped result, each a pass over tens of
-megabytes. :func:`warp_pairs` does the warp, the 2x2 average of a downscale and the channels_last layout of the
-next convolution in one pass.
+The fast path spends much of its CPU time on full-resolution glue: upscaling the blocks' coarse flows and masks to
+full resolution and summing them, building sampling grids, warping frames and features (``grid_sample``) and
+downscaling the result, each a pass over tens of megabytes. :func:`warp_pairs` does it in one pass per block: it
+evaluates the flow from its coarse terms at the pixels it samples, warps both frames (and features), averages the
+2x2 samples of the block's downscale and writes the block's first-convolution input channels_last, in its dtype.
+:func:`merge` does the same for the output frame (flow and mask from their terms, warp, sigmoid blend).
 
 Built with the system's C compiler (``$CC``, else ``cc`` or ``gcc``) against the OpenMP runtime that torch itself
 loaded (``torch/lib/libgomp.so.1``), so the kernels share torch's thread pool; the library is cached under the
-user cache directory, keyed by the source, the compiler, torch's version and the CPU. Unless ``VSRIFE_NATIVE=1``
-is set, or where anything is missing (Windows, macOS, no compiler), :func:`library` returns None and the networks
-use torch's own operations: same results within float rounding (the tests compare both).
-
-Off by default: measured at 720p, 4.26 forwards ran 4-5 % faster in-process, but whole ``vspipe`` runs showed no
-gain beyond the machine's drift (see the README's Speed section); not worth compiling code on users' machines.
+user cache directory, keyed by the source, the compiler, torch's version and the CPU. Where anything is missing
+(Windows, macOS, no compiler, an unwritable cache) or ``VSRIFE_NATIVE=0`` is set, :func:`library` returns None and
+the networks use torch's own operations: the same results within float rounding (the tests compare both).
+``python -m vsrife native`` builds the kernels and says whether they are in use.
 """
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ from torch import Tensor
 
 __all__ = ["ENV", "library", "merge", "reason", "source_channels", "stack_sources", "warp_pairs"]
 
-#: Environment variable: "1" turns the native kernels on.
+#: Environment variable: "0" turns the native kernels off ("1" or unset: on where they can be built).
 ENV = "VSRIFE_NATIVE"
 _SOURCE = Path(__file__).with_name("warp.c")
-_VERSION = 5  # vsrife_native_version() of warp.c
+_VERSION = 6  # vsrife_native_version() of warp.c
+MAX_TERMS = 8  # MAXT in warp.c: terms of a field
 _STRIDES = (4, 8, 12, 16, 20, 24)  # channel strides warp.c is compiled for
 MAX_WIDTH = 8192  # MAXW in warp.c
 
@@ -114,8 +116,11 @@ def library() -> ctypes.CDLL | None:
         if _tried:
             return _lib
         try:
-            if os.environ.get(ENV, "0") != "1":
-                _reason = f"off (set {ENV}=1)"
+            value = os.environ.get(ENV, "1")
+            if value not in ("0", "1"):
+                _reason = f"off ({ENV}={value!r}: use 0 or 1)"
+            elif value == "0":
+                _reason = f"off ({ENV}=0)"
             elif not sys.platform.startswith("linux"):
                 _reason = "Linux only"
             elif (gomp := _gomp()) is None:
@@ -127,11 +132,11 @@ def library() -> ctypes.CDLL | None:
                 if lib.vsrife_native_version() != _VERSION:
                     raise OSError("stale library")
                 f, i, p = ctypes.c_float, ctypes.c_int, ctypes.c_void_p
-                lib.vsrife_warp_pairs.argtypes = [p, i, i, i, i, p, p, p, f, f, p, i, i, p, i, p, p, i, i]
+                lib.vsrife_warp_pairs.argtypes = [p, i, i, i, i, i, p, p, p, p, p, f, f, p, i, i, p, i, p, p, i, f, i]
                 lib.vsrife_warp_pairs.restype = i
-                lib.vsrife_merge.argtypes = [p, i, i, i, p, p, p, p, f, f, p]
+                lib.vsrife_merge.argtypes = [p, i, i, i, i, p, p, p, i, p, p, p, p, p, f, f, p]
                 lib.vsrife_merge.restype = i
-                _lib, _reason = lib, "loaded"
+                _lib, _reason = lib, f"loaded ({lib._name})"
         except (OSError, subprocess.SubprocessError) as exc:
             _reason = f"build failed: {exc}"
         _tried = True
@@ -163,24 +168,45 @@ def _base(h: int, w: int) -> tuple[Tensor, Tensor, float, float]:
     return hit
 
 
-def warp_pairs(src: Tensor, c: int, flow: Tensor, k: int, extras: Tensor | None = None,
+#: A field: the sum of terms ``resize(c * mul, f)`` (``F.interpolate(scale_factor=f, mode="bilinear",
+#: align_corners=False)``; c [1, channels, h, w]), as :class:`~..models.ifnet_v4._Field` keeps them.
+Terms = Sequence[tuple[Tensor, float, float]]
+
+
+def _field(terms: Terms, channels: int, h: int, w: int) -> tuple[list[Tensor], Tensor, Tensor, Tensor]:
+    """A field as warp.c reads it: (the coarse maps, kept alive by the caller; their addresses; [h, w] of each;
+    [1 / f, mul] of each)."""
+    assert 1 <= len(terms) <= MAX_TERMS, f"{len(terms)} terms"
+    maps, dims, sc = [], [], []
+    for c, f, mul in terms:
+        c = c.float().contiguous()
+        hc, wc = c.shape[-2:]
+        assert c.shape[:2] == (1, channels) and round(hc * f) == h and round(wc * f) == w, (c.shape, f, h, w)
+        maps.append(c)
+        dims += [hc, wc]
+        sc += [1.0 / f, float(mul)]
+    ptrs = torch.tensor([m.data_ptr() for m in maps], dtype=torch.int64)
+    return maps, ptrs, torch.tensor(dims, dtype=torch.int32), torch.tensor(sc, dtype=torch.float32)
+
+
+def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None = None,
                scales: Sequence[float] | None = None, consts: Sequence[float] = (),
-               dtype: torch.dtype = torch.float32) -> Tensor:
+               dtype: torch.dtype = torch.float32, flow_scale: float = 0.0) -> Tensor:
     """Frames 0 and 1 of ``src`` warped by their flows, at 1/k resolution, as a channels_last [1, OS, H/k, W/k].
 
-    ``src``: [2, H, W, CS] contiguous fp32 (channels_last frames, ``c`` channels used). ``flow``: [1, 4, Hs, Ws]
-    (pixels; 0->t then 1->t) at every pixel (k = 1) or at the pixels a 1/k bilinear downscale reads (k >= 2,
-    :class:`~..models.common.SubGrid`; k = 2: every pixel). Result channels: frame 0's c, frame 1's c, the values
-    ``consts``, then the channels of ``extras`` ([1, E, H/k, W/k]) times ``scales`` (default 1); in ``dtype`` (fp32
-    or bf16). The warped channels equal ``resize(Warper.warp(...), 1 / k)`` of the same frames within float
-    rounding."""
+    ``src``: [2, H, W, CS] contiguous fp32 (channels_last frames, ``c`` channels used). ``flow``: the flow field
+    (pixels; 0->t then 1->t) as coarse terms (:data:`Terms`, 4 channels), evaluated by the kernel at the pixels it
+    samples: every pixel (k = 1, 2) or those a 1/k bilinear downscale reads (k >= 4,
+    :class:`~..models.common.SubGrid`). Result channels: frame 0's c, frame 1's c, the values ``consts``, the
+    channels of ``extras`` ([1, E, H/k, W/k]) times ``scales`` (default 1), then, unless ``flow_scale`` is 0, the
+    flow at 1/k (``resize(flow, 1 / k)``) times ``flow_scale``; in ``dtype`` (fp32 or bf16). The warped channels
+    equal ``resize(Warper.warp(...), 1 / k)`` of the same frames within float rounding."""
     lib = library()
     assert lib is not None
     _, h, w, cs = src.shape
     assert src.dtype == torch.float32 and src.is_contiguous() and src.shape[0] == 2
-    assert flow.dtype == torch.float32 and flow.shape[:2] == (1, 4)
     assert dtype in (torch.float32, torch.bfloat16)
-    flow = flow.contiguous()
+    maps, ptrs, dims, fsc = _field(flow, 4, h, w)
     ho, wo = h // k, w // k
     if extras is None:
         extras = torch.empty((1, 0, ho, wo))
@@ -190,12 +216,13 @@ def warp_pairs(src: Tensor, c: int, flow: Tensor, k: int, extras: Tensor | None 
     sc = torch.tensor([1.0] * e if scales is None else list(scales), dtype=torch.float32)
     cv = torch.tensor(list(consts), dtype=torch.float32)
     assert sc.numel() == e
-    oc = 2 * c + cv.numel() + e
+    oc = 2 * c + cv.numel() + e + (4 if flow_scale != 0 else 0)
     out = torch.empty((1, ho, wo, oc), dtype=dtype)
     bx, by, ix, iy = _base(h, w)
-    rc = lib.vsrife_warp_pairs(src.data_ptr(), h, w, cs, c, flow.data_ptr(), bx.data_ptr(), by.data_ptr(), ix, iy,
-                               out.data_ptr(), oc, k, extras.data_ptr(), e, sc.data_ptr(), cv.data_ptr(),
-                               cv.numel(), int(dtype == torch.bfloat16))
+    rc = lib.vsrife_warp_pairs(src.data_ptr(), h, w, cs, c, len(maps), ptrs.data_ptr(), dims.data_ptr(),
+                               fsc.data_ptr(), bx.data_ptr(), by.data_ptr(), ix, iy, out.data_ptr(), oc, k,
+                               extras.data_ptr(), e, sc.data_ptr(), cv.data_ptr(), cv.numel(), float(flow_scale),
+                               int(dtype == torch.bfloat16))
     if rc == -2:
         raise MemoryError("native warp: out of memory")
     if rc != 0:
@@ -221,17 +248,20 @@ def stack_sources(frames: list[Tensor]) -> Tensor:
     return out
 
 
-def merge(src: Tensor, flow: Tensor, mask: Tensor) -> Tensor:
-    """The output frame [1, 3, H, W]: frames 0 and 1 of ``src`` (as :func:`warp_pairs`) warped by ``flow``
-    [1, 4, H, W] and blended by ``sigmoid(mask)`` [1, 1, H, W]: ``w1 + m * (w0 - w1)``."""
+def merge(src: Tensor, flow: Terms, mask: Terms) -> Tensor:
+    """The output frame [1, 3, H, W]: frames 0 and 1 of ``src`` (as :func:`warp_pairs`) warped by the flow field
+    (4 channels) and blended by ``sigmoid`` of the mask field (1 channel): ``w1 + m * (w0 - w1)``. Both fields as
+    coarse :data:`Terms`, evaluated at every pixel by the kernel."""
     lib = library()
     assert lib is not None
     _, h, w, cs = src.shape
-    flow, mask = flow.float().contiguous(), mask.float().contiguous()
+    fmaps, fptrs, fdims, fsc = _field(flow, 4, h, w)
+    mmaps, mptrs, mdims, msc = _field(mask, 1, h, w)
     out = torch.empty((1, 3, h, w), dtype=torch.float32)
     bx, by, ix, iy = _base(h, w)
-    rc = lib.vsrife_merge(src.data_ptr(), h, w, cs, flow.data_ptr(), mask.data_ptr(), bx.data_ptr(), by.data_ptr(),
-                          ix, iy, out.data_ptr())
+    rc = lib.vsrife_merge(src.data_ptr(), h, w, cs, len(fmaps), fptrs.data_ptr(), fdims.data_ptr(), fsc.data_ptr(),
+                          len(mmaps), mptrs.data_ptr(), mdims.data_ptr(), msc.data_ptr(), bx.data_ptr(),
+                          by.data_ptr(), ix, iy, out.data_ptr())
     if rc == -2:
         raise MemoryError("native merge: out of memory")
     if rc != 0:

@@ -320,6 +320,11 @@ class Setup:
             "    r['models'] = True\n"
             "except Exception as e:\n"
             "    r['models'] = False; r['models_error'] = repr(e)\n"
+            "try:\n"
+            "    from vsrife import native\n"
+            "    native.library(); r['native'] = native.reason()\n"
+            "except Exception as e:\n"
+            "    r['native'] = repr(e)\n"
             "print(json.dumps(r))\n")
         info = json.loads(sh([venv_python(OUR_VENV), "-c", probe], self.log, env=env, capture=True)
                           .strip().splitlines()[-1])
@@ -1213,6 +1218,7 @@ def main(argv=None) -> int:
     meta["versions"] = {
         "ours torch": setup.info("ours").get("torch"),
         "ours vapoursynth": setup.info("ours").get("versions", {}).get("vapoursynth"),
+        "ours native kernels": setup.info("filter").get("native"),
         "vs-rife venv torch": setup.info("vsrife57").get("torch"),
         "seed venv torch": setup.info("seed").get("torch"),
         "mvtools": setup.info("mvtools").get("version"),

@@ -13,9 +13,10 @@ Two paths compute the same network (``RifeModel.fast``):
   resize; warps for blocks at 1/4 and below are computed only on the pixels their downscale reads
   (:class:`~.common.SubGrid`); block inputs are resized piece by piece and written once into the convolutions'
   layout and dtype, or (on the CPU, for blocks of many input channels) never joined at all: the first convolution
-  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. With
-  :mod:`vsrife.native` turned on (opt-in, CPU), the blocks get their warped, downscaled, channels_last input (4.7+:
-  the warped part; 4.0-4.6: all of it) and the output frame its warp and blend from one native pass each. The tests
+  runs on each piece (:class:`~.common.SplitInput`); the glue stays fp32 under bf16 convolutions. Where
+  :mod:`vsrife.native` is available (CPU, on by default), the blocks get their warped, downscaled, channels_last
+  input (4.7+: the warped part and the flow; 4.0-4.6: all of it) and the output frame its warp and blend from one
+  native pass each, which evaluates flow and mask from their coarse terms itself. The tests
   hold it within 1e-3 of the reference networks on every model (worst 4.4e-6 over the 213-case reference matrix);
   4.26 runs about 1.8x faster at 720p.
 """

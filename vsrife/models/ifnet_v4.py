@@ -350,8 +350,7 @@ class IFNetV4(RifeModel):
                 const = t.shape[-2:] == (1, 1)
                 planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None]
                 extras = torch.cat(planes, 1) if len(planes) > 1 else (planes[0] if planes else None)
-                return native.warp_pairs(src_cl, 3, terms, k, extras, None, [float(t)] if const else [], cdt,
-                                         1.0 / s), None
+                return native.warp_pairs(src_cl, 3, terms, k, extras, [float(t)] if const else [], cdt, 1.0 / s), None
         fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
@@ -382,8 +381,10 @@ class IFNetV4(RifeModel):
         """The block input (and the swapped pass's) as :class:`SplitInput`: the same tensors, mapped to the input
         channels [w0, w1, wf0, wf1, t, mk, ft, fl / s] (swapped: [w1, w0, wf1, wf0, 1 - t, -mk, swap(fl) / s]).
         ``mk``, ``ft``: (tensor, whether it is at half resolution)."""
-        # feature channels per frame (native: [1, 2 * (3 + e) (+ 4 flow channels unless fl), h, w])
-        e = (stack.shape[1] - (0 if fl is not None else 4)) // 2 - 3 if stack.shape[0] == 1 else stack.shape[1] - 3
+        # feature channels per frame (native: [1, 2 * (3 + e) + 4 flow channels, h, w], and fl is None)
+        native_stack = stack.shape[0] == 1
+        assert not (native_stack and fl is not None)
+        e = (stack.shape[1] - 4) // 2 - 3 if native_stack else stack.shape[1] - 3
         ch0 = [0, 1, 2, *range(6, 6 + e)]  # frame 0's image and features
         ch1 = [3, 4, 5, *range(6 + e, 6 + 2 * e)]
         c = 6 + 2 * e  # the timestep's channel; mask, features and flow follow
@@ -396,9 +397,8 @@ class IFNetV4(RifeModel):
         for swapped in (False, True) if ens else (False,):
             x = SplitInput()
             a, b = (ch1, ch0) if swapped else (ch0, ch1)
-            if stack.shape[0] == 1:  # native: frames 0 and 1 on the channel axis, then (unless fl) the flow
-                extra = [] if fl is not None else ([cl + 2, cl + 3, cl, cl + 1] if swapped else list(range(cl, cl + 4)))
-                x.add(stack, a + b + extra)
+            if native_stack:  # frames 0 and 1 on the channel axis, then the flow
+                x.add(stack, a + b + ([cl + 2, cl + 3, cl, cl + 1] if swapped else list(range(cl, cl + 4))))
             elif n == 1 and 2 * stack.shape[1] < SplitInput.MAX_CHANNELS:  # frames 0 and 1 as one tensor
                 x.add(stack.reshape(1, -1, *stack.shape[-2:]), a + b)
             else:

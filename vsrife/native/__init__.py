@@ -36,7 +36,7 @@ __all__ = ["ENV", "library", "merge", "reason", "source_channels", "stack_source
 #: Environment variable: "0" turns the native kernels off ("1" or unset: on where they can be built).
 ENV = "VSRIFE_NATIVE"
 _SOURCE = Path(__file__).with_name("warp.c")
-_VERSION = 6  # vsrife_native_version() of warp.c
+_VERSION = 7  # vsrife_native_version() of warp.c
 MAX_TERMS = 8  # MAXT in warp.c: terms of a field
 _STRIDES = (4, 8, 12, 16, 20, 24)  # channel strides warp.c is compiled for
 MAX_WIDTH = 8192  # MAXW in warp.c
@@ -132,7 +132,7 @@ def library() -> ctypes.CDLL | None:
                 if lib.vsrife_native_version() != _VERSION:
                     raise OSError("stale library")
                 f, i, p = ctypes.c_float, ctypes.c_int, ctypes.c_void_p
-                lib.vsrife_warp_pairs.argtypes = [p, i, i, i, i, i, p, p, p, p, p, f, f, p, i, i, p, i, p, p, i, f, i]
+                lib.vsrife_warp_pairs.argtypes = [p, i, i, i, i, i, p, p, p, p, p, f, f, p, i, i, p, i, p, i, f, i]
                 lib.vsrife_warp_pairs.restype = i
                 lib.vsrife_merge.argtypes = [p, i, i, i, i, p, p, p, i, p, p, p, p, p, f, f, p]
                 lib.vsrife_merge.restype = i
@@ -189,8 +189,7 @@ def _field(terms: Terms, channels: int, h: int, w: int) -> tuple[list[Tensor], T
     return maps, ptrs, torch.tensor(dims, dtype=torch.int32), torch.tensor(sc, dtype=torch.float32)
 
 
-def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None = None,
-               scales: Sequence[float] | None = None, consts: Sequence[float] = (),
+def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None = None, consts: Sequence[float] = (),
                dtype: torch.dtype = torch.float32, flow_scale: float = 0.0) -> Tensor:
     """Frames 0 and 1 of ``src`` warped by their flows, at 1/k resolution, as a channels_last [1, OS, H/k, W/k].
 
@@ -198,7 +197,7 @@ def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None =
     (pixels; 0->t then 1->t) as coarse terms (:data:`Terms`, 4 channels), evaluated by the kernel at the pixels it
     samples: every pixel (k = 1, 2) or those a 1/k bilinear downscale reads (k >= 4,
     :class:`~..models.common.SubGrid`). Result channels: frame 0's c, frame 1's c, the values ``consts``, the
-    channels of ``extras`` ([1, E, H/k, W/k]) times ``scales`` (default 1), then, unless ``flow_scale`` is 0, the
+    channels of ``extras`` ([1, E, H/k, W/k]), then, unless ``flow_scale`` is 0, the
     flow at 1/k (``resize(flow, 1 / k)``) times ``flow_scale``; in ``dtype`` (fp32 or bf16). The warped channels
     equal ``resize(Warper.warp(...), 1 / k)`` of the same frames within float rounding."""
     lib = library()
@@ -213,15 +212,13 @@ def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None =
     assert extras.shape[0] == 1 and extras.shape[-2:] == (ho, wo)
     extras = extras.float().contiguous()
     e = extras.shape[1]
-    sc = torch.tensor([1.0] * e if scales is None else list(scales), dtype=torch.float32)
     cv = torch.tensor(list(consts), dtype=torch.float32)
-    assert sc.numel() == e
     oc = 2 * c + cv.numel() + e + (4 if flow_scale != 0 else 0)
     out = torch.empty((1, ho, wo, oc), dtype=dtype)
     bx, by, ix, iy = _base(h, w)
     rc = lib.vsrife_warp_pairs(src.data_ptr(), h, w, cs, c, len(maps), ptrs.data_ptr(), dims.data_ptr(),
                                fsc.data_ptr(), bx.data_ptr(), by.data_ptr(), ix, iy, out.data_ptr(), oc, k,
-                               extras.data_ptr(), e, sc.data_ptr(), cv.data_ptr(), cv.numel(), float(flow_scale),
+                               extras.data_ptr(), e, cv.data_ptr(), cv.numel(), float(flow_scale),
                                int(dtype == torch.bfloat16))
     if rc == -2:
         raise MemoryError("native warp: out of memory")

@@ -11,7 +11,7 @@
  *         k*i + k/2 - 1 and k*i + k/2 (likewise columns), the pixels a 1/k bilinear downscale averages
  *   bx,by the normalised base grid (torch.linspace(-1, 1, W) and (.., H)); idx_, idy_ = 2 / (W - 1), 2 / (H - 1)
  *   out   [H/k][W/k][OS], fp32 or (bf16 = 1) bfloat16: channels 0..C-1 frame 0, C..2C-1 frame 1, then the NC
- *         values consts, then the E planes extra [E][H/k][W/k] (NCHW) times escale[e], then (fscale != 0) the
+ *         values consts, then the E planes extra [E][H/k][W/k] (NCHW), then (fscale != 0) the
  *         flow's 4 channels averaged like the frames, times fscale; OS = 2C + NC + E (+ 4)
  */
 #include <math.h>
@@ -162,7 +162,7 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
 #define DEFINE_WARP(CS)                                                                                             \
     static int warp_cs##CS(const float *src, int H, int W, int C, const field_t *FL, const float *bx,             \
                             const float *by, float idx_, float idy_, void *out, int OS, int k, const float *extra,  \
-                            int E, const float *escale, const float *consts, int NC, float fscale, int bf16) {      \
+                            int E, const float *consts, int NC, float fscale, int bf16) {                           \
         const long hw = (long)H * W;                                                                               \
         const int Ho = H / k, Wo = W / k, n = k == 1 ? 1 : 2, ns = n * n, off0 = k == 1 ? 0 : k / 2 - 1;          \
         const long hwo = (long)Ho * Wo;                                                                            \
@@ -215,7 +215,7 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
                 memcpy(row, acc + (long)xo * 2 * CS, sizeof(float) * C);                                           \
                 memcpy(row + C, acc + ((long)xo * 2 + 1) * CS, sizeof(float) * C);                                 \
                 for (int c = 0; c < NC; c++) row[2 * C + c] = consts[c];                                           \
-                for (int e = 0; e < E; e++) row[2 * C + NC + e] = extra[e * hwo + q] * escale[e];                  \
+                for (int e = 0; e < E; e++) row[2 * C + NC + e] = extra[e * hwo + q];                              \
                 if (fscale != 0.f)                                                                                 \
                     for (int c = 0; c < 4; c++) {                                                                  \
                         float v = 0.f;                                                                             \
@@ -254,12 +254,12 @@ static int field_ok(const field_t *F, int c) {
    -2 out of memory. */
 int vsrife_warp_pairs(const float *src, int H, int W, int CS, int C, int nt, const float *const *tdata,
                       const int *tdims, const float *tsc, const float *bx, const float *by, float idx_, float idy_,
-                      void *out, int OS, int k, const float *extra, int E, const float *escale, const float *consts,
+                      void *out, int OS, int k, const float *extra, int E, const float *consts,
                       int NC, float fscale, int bf16) {
     const field_t FL = {nt, 4, tdata, tdims, tsc};
     if (OS != 2 * C + NC + E + (fscale != 0.f ? 4 : 0) || OS > 256 || W > MAXW || !field_ok(&FL, 4)) return -1;
     switch (CS) {
-#define CASE(N) case N: return warp_cs##N(src, H, W, C, &FL, bx, by, idx_, idy_, out, OS, k, extra, E, escale, consts, NC, fscale, bf16);
+#define CASE(N) case N: return warp_cs##N(src, H, W, C, &FL, bx, by, idx_, idy_, out, OS, k, extra, E, consts, NC, fscale, bf16);
         CASE(4) CASE(8) CASE(12) CASE(16) CASE(20) CASE(24)
 #undef CASE
     }
@@ -319,4 +319,4 @@ int vsrife_merge(const float *src, int H, int W, int CS, int nt, const float *co
 }
 
 /* The ABI version of this file: the loader refuses a library that answers otherwise. */
-int vsrife_native_version(void) { return 6; }
+int vsrife_native_version(void) { return 7; }

@@ -69,6 +69,48 @@ def test_a_users_malloc_policy_is_left_alone(env: dict[str, str]) -> None:
     assert mapped >= 2 * 64 * 2**20
 
 
+#: Prints the bytes glibc newly maps by themselves while a thread started after the settings holds an 80 MiB tensor
+#: (above the 64 MiB pieces that glibc builds a thread's own arena from).
+_THREAD_PROBE = """
+import ctypes, threading
+import torch
+from vsrife import allocator
+
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+{settings}
+before = libc.mallinfo2().hblkhd
+mapped = []
+
+def work():
+    for _ in range(2):
+        t = torch.ones(20 * 2**20)
+        mapped.append(libc.mallinfo2().hblkhd - before)
+        del t
+
+th = threading.Thread(target=work)
+th.start()
+th.join()
+print(max(mapped))
+"""
+
+
+@pytest.mark.parametrize("settings, maps", [
+    # only the heap settings: the thread's own arena still maps every block above 64 MiB
+    ("libc.mallopt(-4, 0); libc.mallopt(-1, 2**31 - 1)", True),
+    ("assert allocator.configure()", False),
+])
+def test_threads_started_afterwards_share_the_main_heap(settings: str, maps: bool) -> None:
+    full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    out = subprocess.run([sys.executable, "-c", _THREAD_PROBE.format(settings=settings)], env=full, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert (int(out) >= 80 * 2**20) is maps
+
+
 def test_the_cpu_engine_configures_it() -> None:
     import torch
     import vapoursynth as vs

@@ -3,7 +3,8 @@
 Every cache that holds frames, and its bound:
 
 * the engine's per-source-frame cache (converted, padded tensors and encoder features): at most ``cache_frames``
-  source frames (LRU, default 6) per ``rife()`` call;
+  source frames (LRU, default 4) per ``rife()`` call, in memory reused from evicted entries (mapped outside
+  the malloc heap on the CPU);
 * the engine's midpoint cache of t = 0.5-only models (3.6, repeated halving): at most ``cache_frames`` entries;
 * VapourSynth's own frame caches (source frames, the scene-cut/dedup metric frames and the output frames): bounded
   by ``core.max_cache_size`` (MB), which vsrife does not change. VapourSynth's default is large (it is derived from
@@ -190,3 +191,59 @@ def test_per_frame_graphs_are_freed(fake_model):
     del out
     gc.collect()
     assert model() is None, "the filter (and its per-frame graphs) outlived the clip"
+
+
+def _mapping_of(ptr: int) -> tuple[int, int, str] | None:
+    """(start, end, path) of the mapping in /proc/self/maps that holds address ``ptr``."""
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            if lo <= ptr < hi:
+                return lo, hi, parts[5] if len(parts) > 5 else ""
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="needs /proc/self/maps")
+def test_engine_cache_reuses_evicted_entries_outside_the_heap():
+    """Each cache entry (padded frame, encoder features) lives outside malloc's heap (with the engine's malloc
+    settings every malloc'd block is in ``[heap]``, see vsrife.allocator); evicted
+    entries' memory is reused, so a long run touches exactly ``cache_frames`` of each; and reused memory (with
+    padding never rewritten) gives the same output as a fresh engine."""
+    import torch
+    from fractions import Fraction
+
+    from vsrife import allocator
+    from vsrife.color import RGB, PlaneFormat
+    from vsrife.engine import Engine
+    from vsrife.models import create_model
+
+    torch.manual_seed(0)
+    net = create_model("4.26")   # has an encoder: features are cached too
+    w, h = 70, 50                # padded to 96 x 64: the padding must stay zero in reused entries
+    rng = np.random.default_rng(5)
+    frames = [[rng.integers(0, 256, (h, w), dtype=np.uint8) for _ in range(3)] for _ in range(14)]
+
+    def engine(cache_frames: int) -> Engine:
+        return Engine(net, fmt=PlaneFormat(RGB, 8, False), width=w, height=h, device=torch.device("cpu"),
+                      dtype=torch.float32, cache_frames=cache_frames)
+
+    eng = engine(3)
+    imgs, feats = set(), set()
+    for k in range(len(frames) - 1):
+        out = eng.interpolate(k, frames[k], {}, k + 1, frames[k + 1], {}, Fraction(1, 3))
+        for src in eng._sources.values():
+            imgs.add(src.img.data_ptr())
+            feats.add(src.feat.data_ptr())
+    assert eng.cached_sources() == 3
+    assert len(imgs) == 3 and len(feats) == 3
+    assert allocator.configured() is not allocator.user_policy()
+    heap = _mapping_of(torch.empty(1 << 20).data_ptr())   # a fresh 4 MB block, from malloc
+    for src in eng._sources.values():
+        for t in (src.img, src.feat):
+            assert _mapping_of(t.data_ptr())[2] == ""
+            if allocator.configured():
+                assert heap[2] == "[heap]"
+    fresh = engine(3).interpolate(12, frames[12], {}, 13, frames[13], {}, Fraction(1, 3))
+    for a, b in zip(out, fresh):
+        np.testing.assert_array_equal(a, b)

@@ -9,8 +9,8 @@ every core inside an operation, and two frames each running several threads on t
 The cache holds ``cache_frames`` entries (default 4: sequential output, previewing and ``vspipe`` with a few
 threads need 2-3). An evicted entry's memory is reused for the next one, and on the CPU that memory is mapped by
 itself, outside malloc's heap (:func:`_cache_zeros`). Measured with ``vspipe`` (bigbuckbunny 720p doubled, 60 output
-frames, 3 interleaved pairs) against 6 entries made in the heap, together with ``M_ARENA_MAX`` (:mod:`vsrife.allocator`):
-peak RSS 4.0 fp32 1295-1438 -> 1045-1138 MB, 4.6 fp32 1157-1262 -> 1099-1122 MB, 4.26 bf16 1314-1376 -> 1154-1160 MB.
+frames, 3 interleaved pairs) against 6 entries made in the heap, together with ``M_ARENA_MAX``
+(:mod:`vsrife.allocator`): peak RSS 4.0 fp32 1295-1438 -> 1045-1138 MB, 4.6 fp32 1157-1262 -> 1099-1122 MB, 4.26 bf16 1314-1376 -> 1154-1160 MB.
 """
 
 from __future__ import annotations

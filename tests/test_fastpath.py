@@ -147,3 +147,39 @@ def test_fast_path_in_bf16_keeps_fp32_glue(name: str) -> None:
     for got in (fast, cpu):
         err = (got - ref).abs().mean().item()
         assert err <= err_exact * 1.5 + 1e-4, (err, err_exact)
+
+
+@pytest.mark.parametrize("name", ["4.6", "4.26"])
+def test_folding_beta_keeps_the_network(name: str) -> None:
+    """ResConv's beta folded into its convolution (what the engine does on the fast path) gives the same frame; loading
+    weights again unfolds it."""
+    from vsrife.models.ifnet_v4 import ResConv
+
+    torch.manual_seed(3)
+    model = create_model(name).eval()
+    units = [m for m in model.modules() if isinstance(m, ResConv)]
+    assert units
+    for m in units:
+        m.beta.data.uniform_(0.2, 1.8)
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    img0, img1 = smooth(3, 128, 192, seed=1), smooth(3, 128, 192, seed=2)
+    with torch.inference_mode():
+        ref = model(img0, img1, 0.4)
+        model.fold_for_inference()
+        assert all(m.folded and bool((m.beta == 1).all()) for m in units)
+        torch.testing.assert_close(model(img0, img1, 0.4), ref, rtol=0, atol=2e-5)
+    model.load_state_dict(sd)
+    assert not any(m.folded for m in units)
+    with torch.inference_mode():
+        torch.testing.assert_close(model(img0, img1, 0.4), ref, rtol=0, atol=0)
+
+
+def test_the_engine_folds_on_the_fast_path() -> None:
+    from vsrife.color import RGB, PlaneFormat
+    from vsrife.engine import Engine
+    from vsrife.models.ifnet_v4 import ResConv
+
+    model = create_model("4.26")
+    Engine(model, fmt=PlaneFormat(RGB, 8, False), width=64, height=64, device=torch.device("cpu"),
+           dtype=torch.float32)
+    assert all(m.folded for m in model.modules() if isinstance(m, ResConv))

@@ -146,6 +146,8 @@ class Engine:
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if device.type == "cpu":
             allocator.configure()
+        if getattr(model, "fast", False) and hasattr(model, "fold_for_inference"):
+            model.fold_for_inference()  # in the weights' own precision, before any conversion
         self.model = model.to(device=device, dtype=dtype, memory_format=self.memory_format).eval()
         if winograd is None:
             winograd = device.type == "cpu" and dtype == torch.float32 and wg.available() and openmp.short_spin()

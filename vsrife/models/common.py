@@ -342,6 +342,9 @@ class RifeModel(nn.Module):
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
 
+    def fold_for_inference(self) -> None:
+        """Rewrite the weights into an equivalent, cheaper form for the fast path (default: nothing to fold)."""
+
     @property
     def glue_dtype(self) -> torch.dtype:
         """The dtype of the full-resolution tensors (frames, features, warps): the network's own by default; the v4

@@ -49,11 +49,32 @@ class ResConv(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(c, c, 3, 1, 1, groups=groups)
         self.beta = nn.Parameter(torch.ones((1, c, 1, 1)))
+        #: beta is folded into the convolution (and is 1): :meth:`fold_beta`.
+        self.folded = False
+
+    @torch.no_grad()
+    def fold_beta(self) -> None:
+        """Scale the convolution's weights and bias by beta and set beta to 1: the same function, one elementwise
+        pass over the activations fewer (about 3 % of a 4.6 forward). The exact path's rounding changes with it."""
+        if not self.folded:
+            b = self.beta.reshape(-1)
+            self.conv.weight.mul_(b.view(-1, 1, 1, 1).to(self.conv.weight.dtype))
+            if self.conv.bias is not None:
+                self.conv.bias.mul_(b.to(self.conv.bias.dtype))
+            self.beta.fill_(1.0)
+            self.folded = True
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        super()._load_from_state_dict(*args, **kwargs)
+        self.folded = False  # new weights: beta is theirs again
 
     def forward(self, x: Tensor, conv: Callable[[Tensor, nn.Conv2d], Tensor] | None = None) -> Tensor:
         """``conv``: how to apply the convolution (default: the layer itself)."""
         y = self.conv(x) if conv is None else conv(x, self.conv)
-        y = y.mul_(self.beta).add_(x) if not torch.is_grad_enabled() else y * self.beta + x
+        if torch.is_grad_enabled():
+            y = y * self.beta + x
+        else:
+            y = (y if self.folded else y.mul_(self.beta)).add_(x)
         return F.leaky_relu(y, 0.2, inplace=True)
 
 
@@ -193,6 +214,13 @@ class IFNetV4(RifeModel):
         fp32 whatever the convolutions use (reduced-precision resizes are slower on CPUs, and the block inputs change
         dtype for free while they are written into the convolutions' layout)."""
         return torch.float32 if self.fast else self.dtype
+
+    def fold_for_inference(self) -> None:
+        """Fold each ResConv's beta into its convolution (:meth:`ResConv.fold_beta`). For the fast path; the exact
+        path is then no longer op for op the published network."""
+        for m in self.modules():
+            if isinstance(m, ResConv):
+                m.fold_beta()
 
     @property
     def blocks(self) -> list[IFBlock]:

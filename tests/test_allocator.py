@@ -15,6 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(allocator._glibc() is None, reason="glibc only")
 
+#: glibc's mallinfo2() from Python, for the probes below.
+_MALLINFO = """
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo2
+"""
+
 #: Prints (configure()'s result, the bytes glibc newly holds in separately mapped blocks while a 64 MiB tensor and
 #: a 64 MiB NumPy array are alive, whether both were still readable after being freed and allocated again).
 _PROBE = """
@@ -23,13 +33,7 @@ import numpy as np
 import torch
 from vsrife import allocator
 
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-libc = ctypes.CDLL(None)
-libc.mallinfo2.restype = MallInfo2
-ok = {configure}
+{mallinfo}ok = {configure}
 before = libc.mallinfo2().hblkhd
 for _ in range(2):
     t = torch.ones(16 * 2**20)
@@ -42,7 +46,7 @@ print(ok, mapped, good)
 
 
 def _probe(configure: bool, env: dict[str, str] | None = None) -> tuple[bool, int, bool]:
-    code = _PROBE.format(configure="allocator.configure()" if configure else "False")
+    code = _PROBE.format(mallinfo=_MALLINFO, configure="allocator.configure()" if configure else "False")
     full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
     out = subprocess.run([sys.executable, "-c", code], env=full | (env or {}), cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.split()
@@ -76,13 +80,7 @@ import ctypes, threading
 import torch
 from vsrife import allocator
 
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
-                                                "fsmblks", "uordblks", "fordblks", "keepcost")]
-
-libc = ctypes.CDLL(None)
-libc.mallinfo2.restype = MallInfo2
-{settings}
+{mallinfo}{settings}
 before = libc.mallinfo2().hblkhd
 mapped = []
 
@@ -106,7 +104,7 @@ print(max(mapped))
 ])
 def test_threads_started_afterwards_share_the_main_heap(settings: str, maps: bool) -> None:
     full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    out = subprocess.run([sys.executable, "-c", _THREAD_PROBE.format(settings=settings)], env=full, cwd=ROOT,
+    out = subprocess.run([sys.executable, "-c", _THREAD_PROBE.format(mallinfo=_MALLINFO, settings=settings)], env=full, cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert (int(out) >= 80 * 2**20) is maps
 

@@ -25,6 +25,7 @@ forward of 4.26 at 720p then took about 17,000 more page faults per frame than o
 runs (bigbuckbunny 720p doubled, 60 output frames): 4.26 bf16 740,000 -> 237,000 faults per run, 4 % faster, peak
 RSS 50 MB lower; 4.6 fp32 320,000-500,000 -> 220,000-245,000 faults, peak RSS unchanged. The engine's caches live
 outside the heap altogether (:func:`mapped`): see ``vsrife.engine``.
+
 Users who set their own malloc policy keep it: nothing is changed when any ``MALLOC_*_`` variable is set or
 ``GLIBC_TUNABLES`` names a ``glibc.malloc`` tunable (``MALLOC_TRIM_THRESHOLD_=131072`` restores glibc's defaults'
 behaviour, for example). Other C libraries are left alone.

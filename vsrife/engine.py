@@ -10,7 +10,8 @@ The cache holds ``cache_frames`` entries (default 4: sequential output, previewi
 threads need 2-3). An evicted entry's memory is reused for the next one, and on the CPU that memory is mapped by
 itself, outside malloc's heap (:func:`_cache_zeros`). Measured with ``vspipe`` (bigbuckbunny 720p doubled, 60 output
 frames, 3 interleaved pairs) against 6 entries made in the heap, together with ``M_ARENA_MAX``
-(:mod:`vsrife.allocator`): peak RSS 4.0 fp32 1295-1438 -> 1045-1138 MB, 4.6 fp32 1157-1262 -> 1099-1122 MB, 4.26 bf16 1314-1376 -> 1154-1160 MB.
+(:mod:`vsrife.allocator`): peak RSS 4.0 fp32 1295-1438 -> 1045-1138 MB, 4.6 fp32 1157-1262 -> 1099-1122 MB,
+4.26 bf16 1314-1376 -> 1154-1160 MB.
 """
 
 from __future__ import annotations
@@ -89,37 +90,31 @@ class _Source:
 
 def _cache_zeros(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device,
                  stride: tuple[int, ...] | None = None) -> torch.Tensor:
-    """Zeroed memory for a long-lived cache entry.
+    """Zeroed memory for a long-lived cache entry (``stride``: a dense layout, default contiguous).
 
     On the CPU it is mapped on its own (:func:`allocator.mapped`), outside malloc's heap. The heap then holds only the
     networks' temporaries, whose pattern repeats from one forward to the next, instead of fragmenting around cache
     entries that are made and evicted at other times (measured: see :mod:`vsrife.allocator`).
     """
     if device.type != "cpu":
-        return torch.empty_strided(shape, stride or _contiguous(shape), dtype=dtype, device=device).zero_()
+        return torch.zeros(shape, dtype=dtype, device=device) if stride is None else \
+            torch.empty_strided(shape, stride, dtype=dtype, device=device).zero_()
     n = math.prod(shape)
-    buf = allocator.mapped(max(1, n) * torch.empty((), dtype=dtype).element_size())
-    return torch.frombuffer(buf, dtype=dtype, count=n).as_strided(shape, stride or _contiguous(shape))
+    flat = torch.frombuffer(allocator.mapped(n * torch.empty((), dtype=dtype).element_size()), dtype=dtype, count=n)
+    return flat.view(shape) if stride is None else flat.as_strided(shape, stride)
 
 
-def _contiguous(shape: tuple[int, ...]) -> tuple[int, ...]:
-    stride, acc = [], 1
-    for d in reversed(shape):
-        stride.append(acc)
-        acc *= d
-    return tuple(reversed(stride))
-
-
-def _keep(t: torch.Tensor, spare: torch.Tensor | None) -> torch.Tensor:
-    """``t`` as a cache entry: copied into ``spare`` (an evicted entry of the same layout) or, on the CPU, into new
-    :func:`_cache_zeros` memory; on other devices ``t`` itself (their allocators cache blocks already)."""
-    if spare is not None and spare.shape == t.shape and spare.dtype == t.dtype and spare.stride() == t.stride():
+def _keep(t: torch.Tensor, spare: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
+    """``t`` in ``dtype`` as a cache entry: converted straight into ``spare`` (an evicted entry of the same layout) or,
+    on the CPU, into new :func:`_cache_zeros` memory; on other devices ``t.to(dtype)`` (their allocators cache blocks
+    already)."""
+    if spare is not None and spare.shape == t.shape and spare.dtype == dtype and spare.stride() == t.stride():
         return spare.copy_(t)
     if t.device.type != "cpu":
-        return t
+        return t.to(dtype)
     if not (t.is_contiguous() or t.is_contiguous(memory_format=torch.channels_last)):
         t = t.contiguous()
-    return _cache_zeros(tuple(t.shape), t.dtype, t.device, tuple(t.stride())).copy_(t)
+    return _cache_zeros(tuple(t.shape), dtype, t.device, tuple(t.stride())).copy_(t)
 
 
 class Engine:
@@ -193,7 +188,7 @@ class Engine:
         feat = None
         if self.spec.has_encoder:
             # once per source frame, not per output frame
-            feat = _keep(self.model.encode(img).to(self._glue_dtype), spare.feat if spare else None)
+            feat = _keep(self.model.encode(img), spare.feat if spare else None, self._glue_dtype)
         src = _Source(img, feat)
         self._sources[index] = src
         return src
@@ -218,7 +213,8 @@ class Engine:
             spare = None
             while len(self._mids) >= self.cache_frames:
                 spare = self._mids.popitem(last=False)[1]
-            mid = self._mids[mkey] = _keep(self._run(img0, img1, Fraction(1, 2), None, None), spare)
+            mid = self._run(img0, img1, Fraction(1, 2), None, None)
+            mid = self._mids[mkey] = _keep(mid, spare, mid.dtype)
         if t == mid_t:
             return mid
         if t < mid_t:

@@ -104,6 +104,15 @@ def _cache_zeros(shape: tuple[int, ...], dtype: torch.dtype, device: torch.devic
     return flat.view(shape) if stride is None else flat.as_strided(shape, stride)
 
 
+def _make_room(cache: OrderedDict, size: int):
+    """Evict the oldest entries of an LRU ``cache`` until one more fits in ``size``; returns the last one evicted (its
+    memory takes the new entry), or None."""
+    spare = None
+    while len(cache) >= size:
+        spare = cache.popitem(last=False)[1]
+    return spare
+
+
 def _keep(t: torch.Tensor, spare: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor:
     """``t`` in ``dtype`` as a cache entry: converted straight into ``spare`` (an evicted entry of the same layout) or,
     on the CPU, into new :func:`_cache_zeros` memory; on other devices ``t.to(dtype)`` (their allocators cache blocks
@@ -181,9 +190,7 @@ class Engine:
         if src is not None:
             self._sources.move_to_end(index)
             return src
-        spare = None
-        while len(self._sources) >= self.cache_frames:
-            spare = self._sources.popitem(last=False)[1]
+        spare = _make_room(self._sources, self.cache_frames)
         img = self._prepare(planes, props, spare.img if spare else None)
         feat = None
         if self.spec.has_encoder:
@@ -210,9 +217,7 @@ class Engine:
         mkey = (key[0], key[1], mid_t)
         mid = self._mids.get(mkey)
         if mid is None:
-            spare = None
-            while len(self._mids) >= self.cache_frames:
-                spare = self._mids.popitem(last=False)[1]
+            spare = _make_room(self._mids, self.cache_frames)
             mid = self._run(img0, img1, Fraction(1, 2), None, None)
             mid = self._mids[mkey] = _keep(mid, spare, mid.dtype)
         if t == mid_t:

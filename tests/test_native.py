@@ -121,6 +121,25 @@ def test_merge_equals_warp_and_blend() -> None:
 
 
 @needs_native
+@pytest.mark.parametrize("k", [1, 2, 4])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_flows_sample_the_corner(k: int, value: float) -> None:
+    """A non-finite flow (a network that overflowed) never reads outside the frames: NaN positions clamp to 0 (as
+    fmaxf does), and an infinite term turns into NaN where it is interpolated. Every sample lands on the top-left
+    pixel, and the output is finite."""
+    fr = frames(7)
+    src = native.stack_sources(fr)
+    terms, _ = field(4, seed=13)
+    bad = [(torch.full_like(terms[0][0], value), terms[0][1], terms[0][2])] + terms[1:]
+    out = native.warp_pairs(src, 7, bad, k)
+    corner = nchw(fr)[:, :, :1, :1]
+    torch.testing.assert_close(out, torch.cat((corner[:1], corner[1:]), 1).expand_as(out), rtol=0, atol=1e-6)
+    merged = native.merge(src, bad, [(torch.zeros(1, 1, H, W), 1.0, 1.0)])
+    expected = (corner[1:, :3] + 0.5 * (corner[:1, :3] - corner[1:, :3])).expand_as(merged)
+    torch.testing.assert_close(merged, expected, rtol=0, atol=1e-6)
+
+
+@needs_native
 def test_fields_are_checked() -> None:
     fr = native.stack_sources(frames(3))
     terms, _ = field(4)

@@ -28,6 +28,16 @@ static inline uint16_t to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+/* n values fp32 -> bf16 (branch-free, so that it vectorises) */
+static void row_bf16(uint16_t *restrict o, const float *restrict v, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, v + i, 4);
+        const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        o[i] = (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? ((u >> 16) | 0x40u) : r);
+    }
+}
+
 #define MAXT 8  /* terms of a field */
 
 /* One axis of F.interpolate(bilinear, align_corners=False) upscaling by 1/inv: source index, its right (or lower)
@@ -146,8 +156,10 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
     for (int i = 0; i < n; i++) {
         float ix = (bxs[i * bstride] + fx[i] * idx_ + 1.f) * sx;
         float iy = (by + fy[i] * idy_ + 1.f) * sy;
-        ix = fminf(fmaxf(ix, 0.f), wmax);
-        iy = fminf(fmaxf(iy, 0.f), hmax);
+        ix = ix > 0.f ? ix : 0.f;  /* NaN -> 0, as fmaxf */
+        iy = iy > 0.f ? iy : 0.f;
+        ix = ix < wmax ? ix : wmax;
+        iy = iy < hmax ? iy : hmax;
         int x0 = (int)ix, y0 = (int)iy;
         ax[i] = ix - (float)x0;
         ay[i] = iy - (float)y0;
@@ -172,13 +184,14 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
         _Pragma("omp parallel") {                                                                                  \
         float *acc = malloc(sizeof(float) * ((size_t)Wo * 2 * CS + (size_t)ns * 6 * Wo + n * fr));                \
         int *off = malloc(sizeof(int) * ((size_t)ns * 3 * Wo));                                                    \
+        float *rowb = malloc(sizeof(float) * ((size_t)Wo * OS + 2 * CS));                                          \
         float *axy = acc + (size_t)Wo * 2 * CS, *flw = axy + (size_t)ns * 2 * Wo;                                  \
         fieldrows_t rows[2]; /* per column phase dx */                                                             \
-        if (acc && off)                                                                                            \
+        if (acc && off && rowb)                                                                                    \
             for (int dx = 0; dx < n; dx++)                                                                         \
                 fieldrows_init(&rows[dx], FL, off0 + dx, k, Wo, flw + (size_t)ns * 4 * Wo + dx * fr);              \
         _Pragma("omp for schedule(static)") for (int yo = 0; yo < Ho; yo++) {                                     \
-            if (!acc || !off) { failed = 1; continue; } /* out of memory: reported below */                       \
+            if (!acc || !off || !rowb) { failed = 1; continue; } /* out of memory: reported below */              \
             for (int j = 0; j < ns; j++) /* the flows at sample j (dy, dx) of every output pixel */               \
                 fieldrows_eval(&rows[j % n], yo * k + off0 + j / n, flw + (size_t)j * 4 * Wo);                     \
             for (int f = 0; f < 2; f++) {                                                                          \
@@ -208,30 +221,37 @@ static inline void positions(int n, const float *bxs, int bstride, float by, con
                     memcpy(acc + ((long)xo * 2 + f) * CS, a4, sizeof(float) * CS);                                 \
                 }                                                                                                  \
             }                                                                                                      \
-            const float fw = wk * fscale;                                                                          \
-            for (int xo = 0; xo < Wo; xo++) {                                                                      \
-                float row[256];                                                                                    \
-                const long q = (long)yo * Wo + xo;                                                                 \
-                memcpy(row, acc + (long)xo * 2 * CS, sizeof(float) * C);                                           \
-                memcpy(row + C, acc + ((long)xo * 2 + 1) * CS, sizeof(float) * C);                                 \
-                for (int c = 0; c < NC; c++) row[2 * C + c] = consts[c];                                           \
-                for (int e = 0; e < E; e++) row[2 * C + NC + e] = extra[e * hwo + q];                              \
-                if (fscale != 0.f)                                                                                 \
-                    for (int c = 0; c < 4; c++) {                                                                  \
-                        float v = 0.f;                                                                             \
-                        for (int j = 0; j < ns; j++) v += flw[((size_t)j * 4 + c) * Wo + xo];                      \
-                        row[2 * C + NC + E + c] = v * fw;                                                          \
+            /* the output row, assembled in rowb (pixel xo at xo * OS; each frame's CS channels copied whole, the   \
+               next write overwriting the padding channels), then written out in one pass */                       \
+            if (fscale != 0.f) /* the flow channels, averaged over the samples, into flw's first slot */           \
+                for (int c = 0; c < 4; c++) {                                                                      \
+                    float *restrict fo = flw + (size_t)c * Wo;                                                     \
+                    for (int j = 1; j < ns; j++) {                                                                 \
+                        const float *restrict fi = flw + ((size_t)j * 4 + c) * Wo;                                 \
+                        for (int xo = 0; xo < Wo; xo++) fo[xo] += fi[xo];                                          \
                     }                                                                                              \
-                if (bf16) {                                                                                        \
-                    uint16_t *o = (uint16_t *)out + q * OS;                                                        \
-                    for (int c = 0; c < OS; c++) o[c] = to_bf16(row[c]);                                           \
-                } else {                                                                                           \
-                    memcpy((float *)out + q * OS, row, sizeof(float) * OS);                                        \
+                    const float fw = wk * fscale;                                                                  \
+                    for (int xo = 0; xo < Wo; xo++) fo[xo] *= fw;                                                  \
                 }                                                                                                  \
+            for (int xo = 0; xo < Wo; xo++) {                                                                      \
+                float *restrict r = rowb + (size_t)xo * OS;                                                        \
+                const float *restrict a0 = acc + (size_t)xo * 2 * CS;                                              \
+                for (int c = 0; c < CS; c++) r[c] = a0[c];                                                         \
+                for (int c = 0; c < CS; c++) r[C + c] = a0[CS + c];                                                \
+                for (int c = 0; c < NC; c++) r[2 * C + c] = consts[c];                                             \
+                for (int e = 0; e < E; e++) r[2 * C + NC + e] = extra[e * hwo + (long)yo * Wo + xo];               \
+                if (fscale != 0.f)                                                                                 \
+                    for (int c = 0; c < 4; c++) r[2 * C + NC + E + c] = flw[(size_t)c * Wo + xo];                  \
             }                                                                                                      \
+            const size_t rn = (size_t)Wo * OS;                                                                     \
+            if (bf16)                                                                                              \
+                row_bf16((uint16_t *)out + (size_t)yo * rn, rowb, rn);                                             \
+            else                                                                                                   \
+                memcpy((float *)out + (size_t)yo * rn, rowb, sizeof(float) * rn);                                  \
         }                                                                                                          \
         free(acc);                                                                                                 \
         free(off);                                                                                                 \
+        free(rowb);                                                                                                \
         }                                                                                                          \
         return failed ? -2 : 0;                                                                                    \
     }

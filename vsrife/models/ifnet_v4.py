@@ -369,8 +369,9 @@ class IFNetV4(RifeModel):
             # the native kernels: evaluate the flow from its coarse terms at the pixels they sample, warp, average
             # as the 1/k downscale does, and write the block's channels_last input (the flow / s channels last)
             k, terms = int(s), _native_terms(flow)
-            if split:  # the warped frames and features, then the flow, as one piece
-                joined = native.warp_pairs(src_cl, src.shape[1], terms, k, flow_scale=1.0 / s)
+            if split:  # the warped frames and features, then the flow, as one piece (in the convolutions' dtype)
+                jdt = cdt if cdt in (torch.float32, torch.bfloat16) else torch.float32
+                joined = native.warp_pairs(src_cl, src.shape[1], terms, k, None, (), jdt, 1.0 / s)
                 t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
                 return self._split_inputs(joined, n, t, mk, ft, None, s, ens)
             if not ens and src.shape[1] == 3 and cdt in (torch.float32, torch.bfloat16):

@@ -121,6 +121,19 @@ def test_merge_equals_warp_and_blend() -> None:
 
 
 @needs_native
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_pixel_shuffle_equals_torch(dtype: torch.dtype) -> None:
+    x = torch.randn(1, 20, 23, 37).to(dtype).contiguous(memory_format=torch.channels_last)
+    out = native.pixel_shuffle(x)
+    assert out is not None and out.dtype == torch.float32 and out.is_contiguous()
+    assert torch.equal(out, torch.nn.functional.pixel_shuffle(x.float(), 2))
+    # not its layout or shape: left to torch
+    assert native.pixel_shuffle(x.contiguous()) is None
+    assert native.pixel_shuffle(torch.randn(1, 6, 4, 4).contiguous(memory_format=torch.channels_last)) is None
+    assert native.pixel_shuffle(torch.randn(2, 8, 4, 4).contiguous(memory_format=torch.channels_last)) is None
+
+
+@needs_native
 @pytest.mark.parametrize("k", [1, 2, 4])
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
 def test_non_finite_flows_sample_the_corner(k: int, value: float) -> None:

@@ -95,9 +95,11 @@ class IFBlock(nn.Module):
         self.up = 1 if arch.pixel_shuffle else 2  # the last layer's output is at 1/(s*up) of full resolution
         self.out_channels = arch.out_channels
 
-    def forward(self, x: Tensor | SplitInput, keep: int, fast: bool = False, winograd: bool = False) -> Tensor:
+    def forward(self, x: Tensor | SplitInput, keep: int, fast: bool = False, winograd: bool = False,
+                dtype: torch.dtype | None = None) -> Tensor:
         """x: input at 1/s resolution (flow last), joined or as pieces. Returns output channels :keep (flow, mask,
-        features) at 1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels.
+        features) at 1/(s * self.up) of full resolution, NCHW. ``fast``: compute only the kept channels, and where
+        the native kernels can, lay them out and convert them to ``dtype`` in one pass (else: the layers' dtype).
         ``winograd``: run the body with :mod:`.winograd` where it pays."""
         fmt = conv_format(self.conv0)
         if isinstance(x, SplitInput):
@@ -110,7 +112,9 @@ class IFBlock(nn.Module):
         if fast and keep < self.out_channels:
             if self.up == 1:  # PixelShuffle(2): output channel c comes from transposed-conv channels 4c ... 4c+3
                 deconv, n = self.lastconv[0], 4 * keep
-                return _pixel_shuffle_nchw(F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1))
+                out = F.conv_transpose2d(feat, deconv.weight[:, :n], deconv.bias[:n], 2, 1)
+                shuffled = native.pixel_shuffle(out) if dtype == torch.float32 else None
+                return shuffled if shuffled is not None else _pixel_shuffle_nchw(out)
             out = F.conv_transpose2d(feat, self.lastconv.weight[:, :keep], self.lastconv.bias[:keep], 2, 1)
             return out.contiguous()
         # Back to NCHW: the full-resolution glue that follows is fastest there.
@@ -273,7 +277,7 @@ class IFNetV4(RifeModel):
                 x, xs = self._exact_inputs(stack, n, t, mk, ft, fl, s, ens)
             keep = 5 + (arch.block_features if i < last else 0)
             f = s * block.up
-            out = block(x, keep, self.fast, wino).to(dtype)
+            out = block(x, keep, self.fast, wino, dtype).to(dtype)
             fr = f if self.fast else 1.0  # terms keep the coarse output (fast) or its full-resolution resize
             if not self.fast:
                 out = resize(out, f)
@@ -283,7 +287,7 @@ class IFNetV4(RifeModel):
                 if res is not None:
                     return res
             if xs is not None:  # ensemble: the swapped pass
-                outs = block(xs, keep, self.fast, wino).to(dtype)
+                outs = block(xs, keep, self.fast, wino, dtype).to(dtype)
                 if not self.fast:
                     outs = resize(outs, f)
                 # f is a power of two: averaging before or after the flow's "* f" rounds the same

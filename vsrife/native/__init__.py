@@ -1,5 +1,5 @@
-"""Native CPU kernels (``warp.c``) for the v4 networks' fast path, compiled on first use; ``VSRIFE_NATIVE=0`` turns
-them off.
+"""Native CPU kernels (``warp.c``, ``layout.c``) for the v4 networks' fast path, compiled on first use;
+``VSRIFE_NATIVE=0`` turns them off.
 
 The fast path spends much of its CPU time on full-resolution glue: upscaling the blocks' coarse flows and masks to
 full resolution and summing them, building sampling grids, warping frames and features (``grid_sample``) and
@@ -7,10 +7,11 @@ downscaling the result, each a pass over tens of megabytes. :func:`warp_pairs` d
 evaluates the flow from its coarse terms at the pixels it samples, warps both frames (and features), averages the
 2x2 samples of the block's downscale and writes the block's first-convolution input channels_last, in its dtype.
 :func:`merge` does the same for the output frame (flow and mask from their terms, warp, sigmoid blend).
+:func:`pixel_shuffle` lays out and converts the blocks' last layer in one pass.
 
 Built with the system's C compiler (``$CC``, else ``cc`` or ``gcc``) against the OpenMP runtime that torch itself
 loaded (``torch/lib/libgomp.so.1``), so the kernels share torch's thread pool; the library is cached under the
-user cache directory, keyed by the source, the compiler, torch's version and the CPU. Where anything is missing
+user cache directory, keyed by the sources, the compiler, torch's version and the CPU. Where anything is missing
 (Windows, macOS, no compiler, an unwritable cache) or ``VSRIFE_NATIVE=0`` is set, :func:`library` returns None and
 the networks use torch's own operations: the same results within float rounding (the tests compare both).
 ``python -m vsrife native`` builds the kernels and says whether they are in use.
@@ -31,12 +32,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["ENV", "library", "merge", "reason", "source_channels", "stack_sources", "warp_pairs"]
+__all__ = ["ENV", "library", "merge", "pixel_shuffle", "reason", "source_channels", "stack_sources", "warp_pairs"]
 
 #: Environment variable: "0" turns the native kernels off ("1" or unset: on where they can be built).
 ENV = "VSRIFE_NATIVE"
-_SOURCE = Path(__file__).with_name("warp.c")
-_VERSION = 7  # vsrife_native_version() of warp.c
+_SOURCES = tuple(Path(__file__).with_name(name) for name in ("warp.c", "layout.c"))
+_VERSION = 8  # vsrife_native_version() of warp.c
 MAX_TERMS = 8  # MAXT in warp.c: terms of a field
 _STRIDES = (4, 8, 12, 16, 20, 24)  # channel strides warp.c is compiled for
 MAX_WIDTH = 8192  # MAXW in warp.c
@@ -86,7 +87,7 @@ def _cache_dir() -> Path:
 
 def _build(cc: str, gomp: Path) -> Path:
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
-    key = hashlib.sha256("\0".join((_SOURCE.read_text(), cc, version, torch.__version__, _cpu_key(),
+    key = hashlib.sha256("\0".join((*(src.read_text() for src in _SOURCES), cc, version, torch.__version__, _cpu_key(),
                                     str(gomp))).encode()).hexdigest()[:16]
     target = _cache_dir() / f"vsrife_native_{key}.so"
     if target.is_file():
@@ -95,7 +96,7 @@ def _build(cc: str, gomp: Path) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [cc, "-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC", str(_SOURCE), "-o", tmp,
+        cmd = [cc, "-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC", *map(str, _SOURCES), "-o", tmp,
                f"-L{gomp.parent}", f"-l:{gomp.name}", f"-Wl,-rpath,{gomp.parent}"]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         if res.returncode != 0:
@@ -136,6 +137,8 @@ def library() -> ctypes.CDLL | None:
                 lib.vsrife_warp_pairs.restype = i
                 lib.vsrife_merge.argtypes = [p, i, i, i, i, p, p, p, i, p, p, p, p, p, f, f, p]
                 lib.vsrife_merge.restype = i
+                lib.vsrife_pixel_shuffle.argtypes = [p, i, i, i, i, p]
+                lib.vsrife_pixel_shuffle.restype = i
                 _lib, _reason = lib, f"loaded ({lib._name})"
         except (OSError, subprocess.SubprocessError) as exc:
             _reason = f"build failed: {exc}"
@@ -263,4 +266,19 @@ def merge(src: Tensor, flow: Terms, mask: Terms) -> Tensor:
         raise MemoryError("native merge: out of memory")
     if rc != 0:
         raise ValueError(f"native merge: frames wider than {MAX_WIDTH} pixels")
+    return out
+
+
+def pixel_shuffle(x: Tensor) -> Tensor | None:
+    """``F.pixel_shuffle(x, 2).float()`` as a contiguous NCHW tensor, in one pass, for a channels_last fp32 or bf16
+    ``x`` of one sample on the CPU; None where the kernels do not apply (or are not loaded)."""
+    lib = library()
+    if (lib is None or x.device.type != "cpu" or x.dtype not in (torch.float32, torch.bfloat16) or x.dim() != 4
+            or x.shape[0] != 1 or x.shape[1] < 4 or x.shape[1] % 4 or x.is_contiguous()
+            or not x.is_contiguous(memory_format=torch.channels_last)):
+        return None
+    _, c, h, w = x.shape
+    out = torch.empty((1, c // 4, 2 * h, 2 * w), dtype=torch.float32)
+    rc = lib.vsrife_pixel_shuffle(x.data_ptr(), h, w, c, int(x.dtype == torch.bfloat16), out.data_ptr())
+    assert rc == 0
     return out

@@ -339,4 +339,4 @@ int vsrife_merge(const float *src, int H, int W, int CS, int nt, const float *co
 }
 
 /* The ABI version of this file: the loader refuses a library that answers otherwise. */
-int vsrife_native_version(void) { return 7; }
+int vsrife_native_version(void) { return 8; }

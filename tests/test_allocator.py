@@ -104,8 +104,9 @@ print(max(mapped))
 ])
 def test_threads_started_afterwards_share_the_main_heap(settings: str, maps: bool) -> None:
     full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
-    out = subprocess.run([sys.executable, "-c", _THREAD_PROBE.format(mallinfo=_MALLINFO, settings=settings)], env=full, cwd=ROOT,
-                         capture_output=True, text=True, check=True).stdout
+    probe = _THREAD_PROBE.format(mallinfo=_MALLINFO, settings=settings)
+    out = subprocess.run([sys.executable, "-c", probe], env=full, cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout
     assert (int(out) >= 80 * 2**20) is maps
 
 

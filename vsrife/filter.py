@@ -15,6 +15,7 @@ import math
 import os
 from fractions import Fraction
 from functools import partial
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -100,8 +101,9 @@ def _cut_between(fa: vs.VideoFrame, fb: vs.VideoFrame, fm: vs.VideoFrame | None,
 
 def rife(
     clip: vs.VideoNode,
+    device_index: int | Sequence[int] | None = None,
     model: str = "4.0",
-    model_path: str | None = None,
+    auto_download: bool = False,
     factor_num: int = 2,
     factor_den: int = 1,
     fps_num: int | None = None,
@@ -110,20 +112,36 @@ def rife(
     ensemble: bool = False,
     sc: bool = True,
     sc_threshold: float | None = DEFAULT_SC_THRESHOLD,
+    trt: bool = False,
+    trt_static_shape: bool = True,
+    trt_min_shape: Sequence[int] = (128, 128),
+    trt_opt_shape: Sequence[int] = (1920, 1080),
+    trt_max_shape: Sequence[int] = (1920, 1080),
+    trt_workspace_size: int = 0,
+    trt_max_aux_streams: int | None = None,
+    trt_optimization_level: int | None = None,
+    trt_cache_dir: str | os.PathLike | None = None,
+    *,
+    model_path: str | None = None,
     dedup: bool = False,
     dedup_threshold: float = DEFAULT_DEDUP_THRESHOLD,
     dedup_max_run: int = DEFAULT_DEDUP_MAX_RUN,
     device: str | None = None,
     precision: str | None = None,
     num_threads: int | None = None,
-    auto_download: bool = False,
     cache_frames: int = DEFAULT_CACHE_FRAMES,
 ) -> vs.VideoNode:
     """Interpolate ``clip`` to a new frame rate with RIFE.
 
+    The positional order (``clip, device_index, model, auto_download, factor_num, ..., trt_cache_dir``) and the
+    meaning of those parameters are HolyWu's vs-rife 5.x's, so scripts written for it run unchanged; the parameters
+    after them are keyword-only.
+
     :param clip:            Any constant-format, constant-size clip (RGB, YUV or GRAY; 8-16 bit integer, 16/32 bit
                             float). The output has the same format; frames at whole source times are the source
                             frames themselves (bit-identical), others keep the props of their left source frame.
+    :param device_index:    vs-rife's GPU ordinal: an int (``cuda:N``) or a list of ints (those GPUs take output
+                            frames in turn). ``None``: see ``device``. Give ``device_index`` or ``device``, not both.
     :param model:           Model name: ``"4.0"`` (default), ``"3.6"`` (the ECCV2022-RIFE HD model, t = 0.5 only)
                             and the other Practical-RIFE v4 names (``python -m vsrife list``).
     :param model_path:      A weights file (.pkl/.pth/.safetensors) to use instead of the cache; its architecture is
@@ -144,6 +162,8 @@ def rife(
     :param dedup_threshold: Largest block-mean absolute luma difference (0-1) of a frame to its predecessor for it to
                             count as the same drawing.
     :param dedup_max_run:   Runs longer than this many frames are real pauses: the picture holds.
+    :param trt:             Run the network through TensorRT (``torch_tensorrt``, NVIDIA GPUs only; fails loudly
+                            where that cannot take effect). ``trt_*``: the same meaning as in vs-rife 5.x.
     :param device:          ``None`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
     :param precision:       ``None`` (fp32; fp16 for RGBH input on a GPU), ``"fp32"``, ``"bf16"`` (CPU or GPU) or
                             ``"fp16"`` (GPU only).
@@ -161,6 +181,24 @@ def rife(
         raise _err("clip must have a constant frame size (variable-size clips are not supported)")
     if fmt.sample_type == vs.INTEGER and fmt.bits_per_sample > 16:
         raise _err(f"clip: integer formats up to 16 bits are supported, not {fmt.bits_per_sample}")
+
+    # ---- vs-rife 5.x's device_index and TensorRT parameters --------------------------------------------------
+    from . import compat as _compat
+
+    try:
+        devices = _compat.resolve_devices(device_index, device)
+        trt_options = _compat.trt_options(
+            trt, static_shape=trt_static_shape, min_shape=trt_min_shape, opt_shape=trt_opt_shape,
+            max_shape=trt_max_shape, workspace_size=trt_workspace_size, max_aux_streams=trt_max_aux_streams,
+            optimization_level=trt_optimization_level, cache_dir=trt_cache_dir)
+    except _compat.CompatError as e:
+        raise _err(str(e)) from None
+    if len(devices) == 1:
+        device = devices[0]
+    else:  # several GPUs taking frames in turn: not wired into the graph yet
+        raise _err(f"device_index={list(device_index)!r}: several devices are not supported yet")
+    if trt_options is not None:
+        raise _err("trt=True: the TensorRT path is not wired into the engine yet")
 
     # ---- the rate --------------------------------------------------------------------------------------------
     if (fps_num is None) != (fps_den is None):

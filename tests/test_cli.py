@@ -123,8 +123,8 @@ def test_download_errors(cache, server, monkeypatch, capsys):
     assert out == ""
 
     # --all goes on after failures and sums up.
-    monkeypatch.setattr(weights, "SOURCE_TABLE", {})
-    monkeypatch.setattr(weights, "DEFAULT_V4_SOURCES", (Source("url", refused),))
+    monkeypatch.setattr(weights.sources, "SOURCE_TABLE", {})
+    monkeypatch.setattr(weights.sources, "DEFAULT_V4_SOURCES", (Source("url", refused),))
     rc, out, err = run_cli(capsys, "download", "-q", "--all")
     assert rc == 1 and out == ""
     lines = err.strip().splitlines()

@@ -145,7 +145,8 @@ def test_random_access_equals_sequential(fake_model):
 
 def test_scene_cut_copies_left_frame(fake_model):
     a = noise_clip(n=4, seed=1)
-    b = core.std.BlankClip(a, color=[235, 128, 128], length=4)
+    # A different picture (a cut to a flat frame is a flash / fade, not a cut: tests/test_transitions.py).
+    b = core.std.FlipVertical(core.std.FlipHorizontal(noise_clip(n=4)))
     src = a + b
     out = vsrife.rife(src, model="fake", factor_num=4)
     for n in range(12, 16):   # between source 3 (last of shot A) and 4 (first of shot B)

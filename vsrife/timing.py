@@ -21,7 +21,6 @@ from typing import Sequence
 
 __all__ = [
     "Step",
-    "rate_ratio",
     "output_length",
     "source_time",
     "plain_step",
@@ -47,13 +46,6 @@ class Step:
     @staticmethod
     def copy(a: int) -> "Step":
         return Step(a, a, Fraction(0))
-
-
-def rate_ratio(factor_num: int, factor_den: int) -> Fraction:
-    """The exact output/input rate ratio (must be positive)."""
-    if factor_num <= 0 or factor_den <= 0:
-        raise ValueError("factor_num and factor_den must be positive")
-    return Fraction(factor_num, factor_den)
 
 
 def output_length(num_source_frames: int, ratio: Fraction) -> int:

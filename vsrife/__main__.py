@@ -141,6 +141,10 @@ def _parser() -> argparse.ArgumentParser:
                                       "(exit status 1 if not)")
     p.add_argument("--allow-missing", action="store_true", help="exit status 0 even when they are not used")
     p.set_defaults(func=_cmd_native)
+
+    from . import video
+
+    video.register(sub)  # `video` and `script`
     return parser
 
 
@@ -154,7 +158,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     from . import weights
 
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        except Exception as e:
+            from .video import handle_error
+
+            status = handle_error(e)
+            if status is None:
+                raise
+            return status
     except KeyboardInterrupt:
         print("vsrife: interrupted", file=sys.stderr)
         return 130

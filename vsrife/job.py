@@ -1,0 +1,166 @@
+"""One ``vsrife video`` job: the parsed flags checked against the input, the output path, and the command lines.
+
+``plan_job(args) -> Job`` probes the input, checks every flag (raising :class:`JobError`, :class:`ProbeError` or
+:class:`EncodeError` with a one-line message), picks the output name as ECCV2022-RIFE's ``inference_video.py`` does
+(``{stem}_{N}X_{fps}fps.{ext}`` beside the input) and refuses an existing output without ``--overwrite``.
+``Job.vspipe_cmd`` / ``Job.ffmpeg_cmd`` build the two processes of the pipe. Used by :mod:`vsrife.video` (one
+process) and :mod:`vsrife.distributed` (chunks on Ray). Imports neither VapourSynth nor torch.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from . import encode
+from .encode import EncodeError, EncodeOptions
+from .probe import MediaInfo, ProbeError, probe, tool
+from .script import JobError, JobOptions, build_script, job_options
+from .vspipe import ClipInfo, find_vspipe
+
+__all__ = ["Job", "plan_job", "JobError", "default_threads", "check_model"]
+
+
+def default_threads() -> tuple[int, int]:
+    """Thread budgets (torch, encoder) on this machine: torch gets every core, the encoder one thread.
+
+    Measured on 2 cores (docs/video.md, "Threads"): the encoder's work at 720p is a few percent of RIFE's, and a
+    second encoder thread only preempts torch's OpenMP team, which then waits at every barrier for the preempted
+    thread. ``--threads`` / ``--encoder-threads`` override these.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores), 1 if cores <= 4 else max(1, cores // 4)
+
+
+def check_model(model: str, model_path: str | None) -> None:
+    """Fail early, with how to fix it, for an unknown model, missing weights or a missing weights file."""
+    if model_path is not None:
+        p = Path(model_path).expanduser()
+        if not p.is_file():
+            raise JobError(f"--model-path: no such file: {p}")
+        return
+    from .models.specs import MODEL_NAMES, UnknownModelError, get_spec
+    from .weights import is_installed
+
+    try:
+        get_spec(model)
+    except UnknownModelError:
+        raise JobError(f"--model: unknown model {model!r}; known: {', '.join(MODEL_NAMES)} (`vsrife list`)") \
+            from None
+    if not is_installed(model):
+        raise JobError(f"--model {model}: weights are not downloaded; run `vsrife download {model}` "
+                       f"(or pass --model-path FILE)")
+
+
+def _factor_label(f: Fraction) -> str:
+    return str(f.numerator) if f.denominator == 1 else f"{float(f):g}"
+
+
+@dataclass
+class Job:
+    """A checked job: the input, the script options, the encoder and where the result goes."""
+
+    info: MediaInfo
+    opts: JobOptions
+    enc: EncodeOptions
+    output: Path
+    ext: str
+    png: bool
+    threads: int
+    overwrite: bool
+    quiet: bool
+
+    @property
+    def out_rate(self) -> Fraction:
+        return self.info.rate * self.opts.factor
+
+    def script(self, command: str | None = None) -> str:
+        return build_script(self.opts, self.info, command)
+
+    def script_args(self, threads: int | None = None) -> list[str]:
+        return ["-a", f"threads={threads or self.threads}"]
+
+    def vspipe_cmd(self, script: Path, clip: ClipInfo, *, start: int | None = None, end: int | None = None,
+                   progress: bool = True, threads: int | None = None) -> list[str]:
+        """``vspipe`` writing the script's frames (``start``..``end`` inclusive, output frames) to stdout."""
+        cmd = [find_vspipe(), *self.script_args(threads), *encode.vspipe_args(clip.color_family)]
+        if progress:
+            cmd.append("-p")
+        if start is not None:
+            cmd += ["--start", str(start)]
+        if end is not None:
+            cmd += ["--end", str(end)]
+        return cmd + [str(script), "-"]
+
+    def ffmpeg_cmd(self, clip: ClipInfo, dest: Path, *, pieces: Path | None = None,
+                   video_only: bool = False) -> tuple[list[str], list[str]]:
+        """ffmpeg reading the pipe (or, with ``pieces``, a concat list copied as is) into ``dest``; also notes."""
+        ff = [tool("ffmpeg"), "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+        if self.png:
+            return ff + encode.pipe_input_args(clip) + ["-c:v", "png", "-start_number", "0", "-f", "image2",
+                                                         str(dest / "%07d.png")], []
+        plan = encode.streams_plan(self.info, self.ext, self.opts.start, self.opts.end, self.info.rate)
+        if pieces is not None:
+            ff += ["-itsoffset", f"{plan.offset:.6f}"] if plan.offset > 0 else []
+            ff += ["-f", "concat", "-safe", "0", "-i", str(pieces)]
+            vargs = ["-c:v", "copy"]
+        else:
+            ff += encode.pipe_input_args(clip, 0.0 if video_only else plan.offset)
+            vargs = encode.video_args(self.enc, self.info, clip)
+        if video_only:
+            return ff + ["-map", "0:v:0"] + vargs + ["-f", "nut", str(dest)], []
+        return ff + plan.input_args + plan.map_args + vargs + [str(dest)], plan.notes
+
+    def describe(self, clip: ClipInfo) -> str:
+        """The ``vspipe | ffmpeg`` line for the script's header (paths as the user would type them)."""
+        vs = self.vspipe_cmd(Path("job.vpy"), clip, progress=False)
+        vs[0] = "vspipe"
+        ff, _ = self.ffmpeg_cmd(clip, self.output)
+        ff[0] = "ffmpeg"
+        return shlex.join(vs) + " | " + shlex.join(ff)
+
+
+def _output_path(args: argparse.Namespace, info: MediaInfo, factor: Fraction, ext: str, png: bool) -> Path:
+    if args.output:
+        return Path(args.output).expanduser().absolute()
+    fps = round(float(info.rate * factor))
+    name = f"{info.path.stem}_{_factor_label(factor)}X_{fps}fps" + ("" if png else f".{ext}")
+    return info.path.with_name(name)
+
+
+def plan_job(args: argparse.Namespace, *, check_output: bool = True) -> Job:
+    """Check everything that can be checked before a frame is made; see the module docstring."""
+    info = probe(args.input)
+    png = bool(getattr(args, "png", False))
+    opts = job_options(args, info, png=png)
+    check_model(opts.model, opts.model_path)
+    codec = args.codec or ("png" if png else "x264")
+    if png and codec != "png":
+        raise JobError("--png writes PNG frames; --codec does not apply")
+    ext = (args.ext or ("" if png else encode.default_ext(codec))).lstrip(".")
+    if png and args.ext:
+        raise JobError("--png writes a folder of frames; --ext does not apply")
+    enc_threads = args.encoder_threads if args.encoder_threads is not None else default_threads()[1]
+    threads = args.threads if args.threads is not None else default_threads()[0]
+    if threads < 1 or enc_threads < 0:
+        raise JobError("--threads must be >= 1 and --encoder-threads >= 0 (0: the encoder's own choice)")
+    enc = EncodeOptions(codec=codec, crf=args.crf, preset=args.preset, threads=enc_threads or None,
+                        extra=encode.split_extra(args.ffmpeg_args))
+    encode.video_args(enc, info, ClipInfo(info.width, info.height, 0, info.rate, "", "YUV", 8))  # flag checks
+    output = _output_path(args, info, opts.factor, ext, png)
+    if output == info.path:
+        raise JobError(f"--output is the input file: {output}")
+    if check_output and output.exists() and not args.overwrite:
+        raise JobError(f"{output} exists; add --overwrite to replace it")
+    if not output.parent.is_dir():
+        raise JobError(f"--output: no such directory: {output.parent}")
+    tool("ffmpeg")
+    find_vspipe()
+    return Job(info=info, opts=opts, enc=enc, output=output, ext=ext, png=png, threads=threads,
+               overwrite=args.overwrite, quiet=args.quiet)
+
+
+__all__ += ["EncodeError", "ProbeError"]

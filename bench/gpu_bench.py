@@ -131,7 +131,8 @@ def main() -> None:
 
     lines = [f"GPU: {gpu}; torch {torch.__version__}; bigbuckbunny 2x, {args.frames} source frames; steady-state "
              f"output fps (median of {args.repeats} interleaved runs); `python bench/gpu_bench.py`", "",
-             "| model | precision | res | us (out fps) | vs-rife 5.7.0 (out fps) | ratio |", "|---|---|---|---|---|---|"]
+             "| model | precision | res | us (out fps) | vs-rife 5.7.0 (out fps) | ratio |",
+             "|---|---|---|---|---|---|"]
     result = []
     for (tool, name, prec, res), v in runs.items():
         if tool != "us":

@@ -48,6 +48,19 @@ def test_unknown_model(name: str, nearest: str) -> None:
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize(("name", "nearest"), [
+    ("V4.6 ", "4.6"), ("rife4.6", "4.6"), ("4,22 lite", "4.22.lite"), ("4.16", "4.16.lite"), ("46", "4.6"),
+    ("5.0", None), ("4.27", None), ("banana", None), ("latest", None), ("", None), ("4.O", None)])
+def test_unknown_model_suggests_only_close_names(name: str, nearest: str | None) -> None:
+    """Typos get the name they mean; versions that do not exist and unrelated words get no suggestion (difflib
+    with cutoff 0 suggested one for anything: "banana" -> a model)."""
+    with pytest.raises(UnknownModelError) as info:
+        get_spec(name)
+    assert info.value.nearest == nearest
+    assert ("Did you mean" in str(info.value)) == (nearest is not None)
+    assert str(info.value).endswith("Valid models: " + ", ".join(MODEL_NAMES))
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_detect_every_model(name: str) -> None:
     sd = meta_state_dict(name)

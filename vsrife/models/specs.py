@@ -7,12 +7,13 @@ differ only in trained weights); ``SPECS`` maps each public model name to its :c
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
     "EncoderArch", "V4Arch", "HDArch", "ModelSpec", "UnknownModelError", "MODEL_NAMES", "DEFAULT_MODEL", "SPECS",
-    "get_spec",
+    "get_spec", "nearest_name",
 ]
 
 
@@ -178,16 +179,47 @@ def _build() -> tuple[dict[str, ModelSpec], dict[str, tuple[str, ...]]]:
 SPECS, GROUP_NAMES = _build()
 
 
+#: How close (difflib's ratio) a name that is no version must be to a model name for it to be suggested.
+SUGGEST_CUTOFF = 0.8
+_SEPARATORS = re.compile(r"[\s,_-]+")
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\..*)?")
+
+
+def nearest_name(name: object) -> str | None:
+    """The model name a mistyped ``name`` most likely means, or None when nothing is close.
+
+    Case, a leading "v" or "rife", and separators (",", "_", "-", spaces, none before "lite"/"heavy") are forgiven;
+    a version such as "4.16" is matched only to names of that version ("4.16.lite"), so a version that does not
+    exist ("5.0", "4.27") gets no suggestion; anything else needs difflib's ratio >= :data:`SUGGEST_CUTOFF`.
+    """
+    text = str(name).strip().lower()
+    text = re.sub(r"^(?:rife)?[\s_-]*v?", "", text)
+    text = _SEPARATORS.sub(".", text)
+    text = re.sub(r"(\d)(lite|heavy)", r"\1.\2", text).strip(".")
+    if not text:
+        return None
+    if text in SPECS:
+        return text
+    version = _VERSION.fullmatch(text)
+    if version:
+        prefix = f"{int(version[1])}.{int(version[2])}"
+        same = [n for n in MODEL_NAMES if n == prefix or n.startswith(prefix + ".")]
+        near = difflib.get_close_matches(text, same, n=1, cutoff=0.0)
+    else:
+        near = difflib.get_close_matches(text, MODEL_NAMES, n=1, cutoff=SUGGEST_CUTOFF)
+    return near[0] if near else None
+
+
 class UnknownModelError(ValueError):
-    """An unknown model name; the message lists the valid names and the nearest one."""
+    """An unknown model name; the message lists the valid names and, when one is close (:func:`nearest_name`),
+    suggests it."""
 
     def __init__(self, name: object) -> None:
-        text = str(name).strip().lower().removeprefix("v")
-        near = difflib.get_close_matches(text, MODEL_NAMES, n=1, cutoff=0.0)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
+        near = nearest_name(name)
+        hint = f" Did you mean {near!r}?" if near else ""
         super().__init__(f"unknown RIFE model {name!r}.{hint} Valid models: {', '.join(MODEL_NAMES)}")
         self.name = name
-        self.nearest = near[0] if near else None
+        self.nearest = near
 
 
 def get_spec(name: str) -> ModelSpec:

@@ -74,3 +74,37 @@ def test_precision_rules():
         resolve_precision("fp16", cpu, False)
     with pytest.raises(EngineError, match="precision must be one of"):
         resolve_precision("int8", cpu, False)
+
+
+def _hd_engine(cache_frames: int = 4):
+    from conftest import BlendModel, FakeSpec
+
+    model = BlendModel(FakeSpec(name="fakehd", family="hd", ensemble=False, arbitrary_timestep=False,
+                                has_encoder=False))
+    eng = Engine(model, fmt=PlaneFormat(RGB, 8, False), width=16, height=16, device=torch.device("cpu"),
+                 dtype=torch.float32, cache_frames=cache_frames)
+    return eng, model
+
+
+def test_hd_midpoints_evicted_least_recently_used_first():
+    """3.6 (t = 0.5 only) at 8x: seven midpoints per pair, each made once. The midpoint cache evicted in insertion
+    order (t = 1/2 went while still in use): 24 forwards for three pairs instead of 21."""
+    eng, model = _hd_engine()
+    planes = [[np.full((16, 16), 40 * i, np.uint8)] * 3 for i in range(4)]
+    for a in range(3):
+        for k in range(1, 8):
+            out = eng.interpolate(a, planes[a], {}, a + 1, planes[a + 1], {}, Fraction(k, 8))
+            assert int(out[0][0, 0]) == round(40 * a + 40 * k / 8)
+    forwards = [t for kind, t in model.calls if kind == "forward"]
+    assert forwards == [0.5] * 21 and len(eng._mids) == 4
+
+
+@pytest.mark.parametrize("cache_frames", [2, 3])
+def test_hd_midpoints_correct_with_a_small_cache(cache_frames: int):
+    """An evicted midpoint that bounds the interval being halved is never overwritten by the new one."""
+    eng, model = _hd_engine(cache_frames)
+    planes = [[np.full((16, 16), 64 * i, np.uint8)] * 3 for i in range(3)]
+    for a in range(2):
+        for k in (9, 1, 7, 15, 4, 12, 8, 3):  # 9/16 first: 1/2, 3/4, 5/8 (evicting 1/2, its lower bound), 9/16
+            out = eng.interpolate(a, planes[a], {}, a + 1, planes[a + 1], {}, Fraction(k, 16))
+            assert int(out[0][0, 0]) == 64 * a + 4 * k, (a, k)

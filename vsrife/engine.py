@@ -230,8 +230,12 @@ class Engine:
         mid_t = (lo + hi) / 2
         mkey = (key[0], key[1], mid_t)
         mid = self._mids.get(mkey)
-        if mid is None:
+        if mid is not None:
+            self._mids.move_to_end(mkey)  # least recently used first out: 1/2 stays while its halves are made
+        else:
             spare = _make_room(self._mids, self.cache_frames)
+            if spare is img0 or spare is img1:  # an evicted bound of this interval is still read below
+                spare = None
             mid = self._run(img0, img1, Fraction(1, 2), None, None)
             mid = self._mids[mkey] = _keep(mid, spare, mid.dtype)
         if t == mid_t:
@@ -276,8 +280,3 @@ class Engine:
                 out = self._bisect((a, b), s0.img, s1.img, t)
             out = out[:, :, : self.height, : self.width].float().clamp_(0.0, 1.0)
             return rgb_to_planes(out, self.fmt, props_a)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._sources.clear()
-            self._mids.clear()

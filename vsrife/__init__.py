@@ -31,4 +31,8 @@ def __getattr__(name: str):
         from . import compat
 
         return str(compat.model_dir()) if name == "model_dir" else compat.download_model
+    if name == "RIFE":  # from vsrife import RIFE: say what to use instead of "cannot import name"
+        raise ImportError("vsrife has no RIFE(): that is vs-rife 1.x-3.x's function (RIFE(clip, multi=2, ...)), "
+                          "gone since vs-rife 4.0; vs-rife 5.x and this package have `from vsrife import rife`, "
+                          "called as rife(clip, factor_num=multi, ...)", name="vsrife")
     raise AttributeError(name)

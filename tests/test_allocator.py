@@ -45,9 +45,15 @@ print(ok, mapped, good)
 """
 
 
+def _clean_env() -> dict[str, str]:
+    """This process's environment without any malloc policy or opt-out."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith("MALLOC_") and k not in ("GLIBC_TUNABLES", allocator.ENV)}
+
+
 def _probe(configure: bool, env: dict[str, str] | None = None) -> tuple[bool, int, bool]:
     code = _PROBE.format(mallinfo=_MALLINFO, configure="allocator.configure()" if configure else "False")
-    full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    full = _clean_env()
     out = subprocess.run([sys.executable, "-c", code], env=full | (env or {}), cwd=ROOT, capture_output=True,
                          text=True, check=True).stdout.split()
     return out[0] == "True", int(out[1]), out[2] == "True"
@@ -71,6 +77,24 @@ def test_a_users_malloc_policy_is_left_alone(env: dict[str, str]) -> None:
     ok, mapped, good = _probe(True, env)
     assert not ok and good
     assert mapped >= 2 * 64 * 2**20
+
+
+def test_opt_out_leaves_malloc_alone() -> None:
+    """VSRIFE_MALLOC_TUNING=0: configure() changes nothing, large blocks are mapped as glibc does by default."""
+    ok, mapped, good = _probe(True, {allocator.ENV: "0"})
+    assert not ok and good
+    assert mapped >= 2 * 64 * 2**20
+    assert _probe(True, {allocator.ENV: "1"})[:2] == (True, 0)
+
+
+def test_opt_out_with_a_bad_value_warns_and_changes_nothing() -> None:
+    code = ("import warnings; from vsrife import allocator\n"
+            "with warnings.catch_warnings(record=True) as seen:\n    warnings.simplefilter('always')\n"
+            "    ok = allocator.configure()\n"
+            "print(ok, [str(w.message) for w in seen if w.category is RuntimeWarning])")
+    out = subprocess.run([sys.executable, "-c", code], env=_clean_env() | {allocator.ENV: "no"}, cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False [\"vsrife: VSRIFE_MALLOC_TUNING='no' is neither 0 nor 1: malloc's settings are left alone\"]"
 
 
 #: Prints the bytes glibc newly maps by themselves while a thread started after the settings holds an 80 MiB tensor
@@ -103,7 +127,7 @@ print(max(mapped))
     ("assert allocator.configure()", False),
 ])
 def test_threads_started_afterwards_share_the_main_heap(settings: str, maps: bool) -> None:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_") and k != "GLIBC_TUNABLES"}
+    full = _clean_env()
     probe = _THREAD_PROBE.format(mallinfo=_MALLINFO, settings=settings)
     out = subprocess.run([sys.executable, "-c", probe], env=full, cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout

@@ -83,7 +83,8 @@ def test_block_body_runs_nnpack_in_nchw(name: str, index: int, monkeypatch) -> N
 
 
 def _python(code: str, env: dict[str, str]) -> str:
-    full = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")} | env
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY", openmp.ENV)} | env
     return subprocess.run([sys.executable, "-c", code], env=full, cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout.strip()
 
@@ -99,6 +100,22 @@ def test_import_leaves_the_users_settings_alone() -> None:
     assert _python(code, {"GOMP_SPINCOUNT": "300000"}) == "300000 False"
     assert _python(code, {"GOMP_SPINCOUNT": "1000"}) == "1000 True"
     assert _python(code, {"OMP_WAIT_POLICY": "passive"}) == "None True"
+
+
+@pytest.mark.parametrize("value, spin", [("0", "None False"), ("1", f"{openmp.SPIN_COUNT} True")])
+def test_opt_out_of_the_spin_setting(value: str, spin: str) -> None:
+    """VSRIFE_OMP_SPIN=0: import vsrife leaves the process's OpenMP settings alone (and Winograd stays off)."""
+    code = ("import os, vsrife; from vsrife import openmp; "
+            "print(os.environ.get('GOMP_SPINCOUNT'), openmp.short_spin())")
+    assert _python(code, {openmp.ENV: value}) == spin
+
+
+def test_spin_opt_out_with_a_bad_value_warns_and_sets_nothing() -> None:
+    code = ("import os, warnings; warnings.simplefilter('error')\n"
+            "try:\n    import vsrife\nexcept RuntimeWarning as w:\n    print(w)\n"
+            "print(os.environ.get('GOMP_SPINCOUNT'))")
+    out = _python(code, {openmp.ENV: "off"})
+    assert out == "vsrife: VSRIFE_OMP_SPIN='off' is neither 0 nor 1: GOMP_SPINCOUNT is left alone\nNone"
 
 
 def test_torch_imported_first_keeps_onednn() -> None:

@@ -26,9 +26,14 @@ runs (bigbuckbunny 720p doubled, 60 output frames): 4.26 bf16 740,000 -> 237,000
 RSS 50 MB lower; 4.6 fp32 320,000-500,000 -> 220,000-245,000 faults, peak RSS unchanged. The engine's caches live
 outside the heap altogether (:func:`mapped`): see ``vsrife.engine``.
 
-Users who set their own malloc policy keep it: nothing is changed when any ``MALLOC_*_`` variable is set or
-``GLIBC_TUNABLES`` names a ``glibc.malloc`` tunable (``MALLOC_TRIM_THRESHOLD_=131072`` restores glibc's defaults'
-behaviour, for example). Other C libraries are left alone.
+**Process-wide side effect.** ``mallopt`` changes glibc's allocator for the whole process, for every library and
+thread in it (VapourSynth, its plugins, NumPy, ...), from the first CPU engine until the process ends; the heap keeps
+its high-water mark. ``VSRIFE_MALLOC_TUNING=0`` turns it off (nothing is changed; the engine works the same, with
+more page faults and a higher peak RSS: see the numbers above); values other than ``0`` and ``1`` are refused with a
+:class:`RuntimeWarning` and nothing is changed. Users who set their own malloc policy keep it as well: nothing is
+changed when any ``MALLOC_*_`` variable is set or ``GLIBC_TUNABLES`` names a ``glibc.malloc`` tunable
+(``MALLOC_TRIM_THRESHOLD_=131072`` restores glibc's defaults' behaviour, for example). Other C libraries are left
+alone.
 
 This module does not import torch.
 """
@@ -39,8 +44,12 @@ import mmap
 import os
 import sys
 import threading
+import warnings
 
-__all__ = ["TRIM_THRESHOLD", "configure", "configured", "mapped", "user_policy"]
+__all__ = ["ENV", "TRIM_THRESHOLD", "configure", "configured", "mapped", "opted_out", "user_policy"]
+
+#: Environment variable: "0" leaves malloc's settings alone ("1" or unset: set them as described above).
+ENV = "VSRIFE_MALLOC_TUNING"
 
 #: mallopt parameters (glibc's malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
@@ -72,12 +81,24 @@ def user_policy() -> bool:
     return "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
 
 
+def opted_out() -> bool:
+    """Whether ``VSRIFE_MALLOC_TUNING`` forbids the settings (``0``, or a value other than ``0``/``1``, with a
+    warning)."""
+    value = os.environ.get(ENV, "1").strip()
+    if value not in ("0", "1"):
+        warnings.warn(f"vsrife: {ENV}={value!r} is neither 0 nor 1: malloc's settings are left alone",
+                      RuntimeWarning, stacklevel=3)
+        return True
+    return value == "0"
+
+
 def configure() -> bool:
-    """Apply the settings once per process (see the module docstring). Returns whether they are in effect."""
+    """Apply the settings to the whole process, once (see the module docstring), unless the user chose a malloc
+    policy or set ``VSRIFE_MALLOC_TUNING=0``. Returns whether they are in effect."""
     global _done
     with _lock:
         if _done is None:
-            libc = None if user_policy() else _glibc()
+            libc = None if user_policy() or opted_out() else _glibc()
             _done = (libc is not None and libc.mallopt(_M_MMAP_MAX, 0) == 1
                      and libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
                      and libc.mallopt(_M_ARENA_MAX, 1) == 1)

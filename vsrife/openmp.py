@@ -11,14 +11,24 @@ libgomp reads ``GOMP_SPINCOUNT`` once, when torch loads it. So ``import vsrife``
 oneDNN's speed did not change measurably with it. :func:`short_spin` tells the engine whether the Winograd path
 pays in this process; when it does not (torch was imported first with the default), the engine keeps oneDNN.
 
+**Process-wide side effect.** The variable is set in ``os.environ``, so it applies to every OpenMP parallel region
+of the process (torch, and any other library on libgomp loaded afterwards) and is inherited by child processes.
+``VSRIFE_OMP_SPIN=0`` (set before ``import vsrife``) turns it off: nothing is set, and the engine's default is then
+oneDNN's direct convolutions (unless the user's own ``GOMP_SPINCOUNT``/``OMP_WAIT_POLICY`` make the spin short).
+Other values than ``0`` and ``1`` are refused with a :class:`RuntimeWarning` and nothing is set.
+
 This module does not import torch.
 """
 from __future__ import annotations
 
 import os
 import sys
+import warnings
 
-__all__ = ["SPIN_COUNT", "configure", "short_spin"]
+__all__ = ["ENV", "SPIN_COUNT", "configure", "short_spin"]
+
+#: Environment variable: "0" leaves OpenMP's spin alone ("1" or unset: set it as described above).
+ENV = "VSRIFE_OMP_SPIN"
 
 #: The spin count we set (libgomp's unit: pause loops).
 SPIN_COUNT = 20000
@@ -30,14 +40,25 @@ _SHORT_ENOUGH = 100_000
 _read: tuple[bool, str | None, str | None] | None = None
 
 
+def _opted_out() -> bool:
+    """Whether ``VSRIFE_OMP_SPIN`` forbids the setting (``0``, or a value other than ``0``/``1``, with a warning)."""
+    value = os.environ.get(ENV, "1").strip()
+    if value not in ("0", "1"):
+        warnings.warn(f"vsrife: {ENV}={value!r} is neither 0 nor 1: GOMP_SPINCOUNT is left alone", RuntimeWarning,
+                      stacklevel=3)
+        return True
+    return value == "0"
+
+
 def configure() -> None:
-    """Set ``GOMP_SPINCOUNT`` if torch is not loaded and the user left OpenMP's wait policy alone. Idempotent."""
+    """Set ``GOMP_SPINCOUNT`` in ``os.environ`` (process-wide) if torch is not loaded, the user left OpenMP's wait
+    policy alone and ``VSRIFE_OMP_SPIN`` is not ``0``. Idempotent: only the first call in a process acts."""
     global _read
     if _read is not None:
         return
     torch_first = "torch" in sys.modules
     spin, policy = os.environ.get("GOMP_SPINCOUNT"), os.environ.get("OMP_WAIT_POLICY")
-    if not torch_first and spin is None and policy is None:
+    if not torch_first and spin is None and policy is None and not _opted_out():
         spin = os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
     _read = (torch_first, spin, policy)
 

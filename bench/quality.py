@@ -462,10 +462,10 @@ def alt_cut_metrics(frames: list[tuple[np.ndarray, ...]]) -> dict[str, list[floa
 
 def pair_metrics(frames: list[tuple[np.ndarray, ...]]) -> tuple[np.ndarray, np.ndarray]:
     """The filter's own metrics for pairs (j, j+1): (cut metric = mean |dY|, dup metric = max block-mean |dY|)."""
-    from vsrife import filter as vf
+    from vsrife.metrics import pair_metrics as vsrife_pair_metrics
 
     clip = clip_from_planes(frames)
-    m = vf._pair_metrics(clip)
+    m = vsrife_pair_metrics(clip)
     cut, dup = [], []
     for j in range(clip.num_frames - 1):
         p = m.get_frame(j).props

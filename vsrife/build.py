@@ -30,8 +30,8 @@ from .engine import Engine
 from .fade import fade_interpolate
 from .frameprops import DEBUG_PROPS, mark
 from .graph import remapped
-from .metrics import PairMetrics, pair_metrics
-from .transitions import is_cut, is_fade
+from .metrics import PairMetrics, contrast, pair_metrics
+from .transitions import fade_weight, is_cut, is_fade
 
 core = vs.core
 
@@ -95,8 +95,8 @@ class _Graph:
     def pair_node(self, ka: int, kb: int) -> vs.VideoNode:
         if (ka, kb) not in self._pairs:
             clips = [self.src(ka), self.src(kb)]
-            if self.metrics is not None:
-                clips += [self.met(ka), self.met(kb)]
+            if self.metrics is not None:  # the pair's frames, and their outer neighbours for the fade's law
+                clips += [self.met(ka), self.met(kb), self.met(ka - 1), self.met(kb + 1)]
             self._pairs[(ka, kb)] = core.std.ModifyFrame(clips[0], clips, partial(self._pair, ka, kb))
         return self._pairs[(ka, kb)]
 
@@ -127,7 +127,7 @@ class _Graph:
         try:
             if fading:
                 planes = fade_interpolate(engine.interpolate, engine.fmt, a, _planes(fa), fa.props, b, _planes(fb),
-                                          fb.props, t)
+                                          fb.props, t, self._fade_weight(a, b, t, f))
             else:
                 planes = engine.interpolate(a, _planes(fa), fa.props, b, _planes(fb), fb.props, t)
         except ColorError as e:
@@ -143,6 +143,15 @@ class _Graph:
             np.copyto(np.asarray(out[p]), arr)
         mark(out, "fade" if fading else "dedup" if moved else "interpolated", a, b, t, synthesized=True)
         return out
+
+    def _fade_weight(self, a: int, b: int, t: Fraction, f: list[vs.VideoFrame]) -> float:
+        """The fade's intensity weight at ``t`` from the contrasts of ``a - 1, a, b, b + 1`` (neighbours only)."""
+        if b != a + 1:
+            return float(t)
+        c = [contrast(PairMetrics.of(fr).blocks) for fr in f[2:6]]   # a, b, a - 1, b + 1
+        prev = c[2] if a >= 1 else None
+        nxt = c[3] if b + 1 < self.n_src else None
+        return fade_weight(prev, c[0], c[1], nxt, float(t))
 
     def _cut(self, fa: vs.VideoFrame, fb: vs.VideoFrame, ma: PairMetrics | None, mb: PairMetrics | None) -> bool:
         """A cut between ``fa`` and ``fb``: their props, or (neighbours only, ``ma`` given) the metrics."""

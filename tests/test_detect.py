@@ -136,3 +136,15 @@ def test_create_model_with_wrong_weights() -> None:
         create_model("4.22", meta_state_dict("4.25"))
     with pytest.raises(UnknownModelError):
         create_model("5.0")
+
+
+def test_a_reference_that_cannot_be_fetched_fails_the_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reference wheels that pip cannot fetch fail the tests that need them (they used to skip silently)."""
+    from conftest import _pip_download
+
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip then finds nothing, at once and offline
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    with pytest.raises(pytest.fail.Exception, match="cannot fetch the reference wheel vsrife-no-such-wheel==0.0.1"):
+        oracle.fetch("vsrife-no-such-wheel==0.0.1")
+    with pytest.raises(pytest.fail.Exception, match="pip download vsrife-no-such-wheel==0.0.1 failed"):
+        _pip_download("vsrife-no-such-wheel==0.0.1")

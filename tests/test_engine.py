@@ -38,7 +38,6 @@ def run(model_name: str, sd, frames, precision: str, t: float = 0.5) -> list[np.
     return eng.interpolate(0, frames[0], {}, 1, frames[1], {}, Fraction(t).limit_denominator(64))
 
 
-@pytest.mark.skipif(subprocess.run(["which", "ffmpeg"], capture_output=True).returncode != 0, reason="no ffmpeg")
 def test_channels_last_engine_equals_plain_network(weights_40, frames):
     from vsrife import weights
 
@@ -56,7 +55,6 @@ def test_channels_last_engine_equals_plain_network(weights_40, frames):
     assert diff <= 1
 
 
-@pytest.mark.skipif(subprocess.run(["which", "ffmpeg"], capture_output=True).returncode != 0, reason="no ffmpeg")
 def test_bf16_close_to_fp32_on_real_frames(weights_40, frames):
     from vsrife import weights
 

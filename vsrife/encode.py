@@ -138,8 +138,12 @@ def streams_plan(info: MediaInfo, ext: str, start: int, end: int | None, rate: F
     data = info.others("data")
     if data:
         notes.append(f"{len(data)} data stream(s) ({', '.join(s.codec_name for s in data)}) not kept")
-    maps += ["-map_metadata", "1", "-map_metadata:s:v:0", f"1:s:{info.video_index}", "-map_chapters", "1",
-             "-c:a", "copy", "-c:t", "copy"]
+    # Stream metadata (language, title...) by hand for every stream: one -map_metadata:s turns off ffmpeg's own.
+    sources = [info.video_index] + [int(m.split(":")[1]) for m in maps[3::2]]
+    maps += ["-map_metadata", "1", "-map_chapters", "1"]
+    for out_i, in_i in enumerate(sources):
+        maps += [f"-map_metadata:s:{out_i}", f"1:s:{in_i}"]
+    maps += ["-c:a", "copy", "-c:t", "copy"]
     if subs and ext in _MP4:
         bitmap = [s for s in subs if s.codec_name not in _TEXT_SUBS]
         if bitmap:

@@ -19,7 +19,7 @@ from . import encode
 from .encode import EncodeError, EncodeOptions
 from .probe import MediaInfo, ProbeError, probe, tool
 from .script import JobError, JobOptions, build_script, job_options
-from .vspipe import ClipInfo, find_vspipe
+from .vspipe import ClipInfo, clip_info, find_vspipe
 
 __all__ = ["Job", "plan_job", "JobError", "default_threads", "check_model"]
 
@@ -163,4 +163,30 @@ def plan_job(args: argparse.Namespace, *, check_output: bool = True) -> Job:
                overwrite=args.overwrite, quiet=args.quiet)
 
 
-__all__ += ["EncodeError", "ProbeError"]
+def _rate(r) -> str:
+    return f"{r.numerator}/{r.denominator}" if r.denominator != 1 else str(r.numerator)
+
+
+def summary(job: Job, clip: ClipInfo, seconds: float, notes: list[str]) -> str:
+    """``in.mp4: 25 fps -> 264 frames @ 50 fps in 76.4 s (3.46 output fps), kept 1 audio -> out.mp4``."""
+    kept = [] if job.png else [f"{len(job.info.others(t))} {t}" for t in ("audio", "subtitle")
+                               if job.info.others(t)]
+    if job.info.chapters and not job.png:
+        kept.append(f"{job.info.chapters} chapters")
+    text = (f"{job.info.path.name}: {_rate(job.info.rate)} fps -> {clip.frames} frames @ {_rate(clip.fps)} fps "
+            f"in {seconds:.1f} s ({clip.frames / seconds if seconds > 0 else 0:.2f} output fps)")
+    if kept:
+        text += ", kept " + ", ".join(kept)
+    return "; ".join([text + f" -> {job.output}", *notes])
+
+
+def prepare(job: Job, workdir: Path) -> tuple[Path, ClipInfo]:
+    """Write the script into ``workdir`` and evaluate it once (``vspipe --info``): errors surface here."""
+    script = workdir / "job.vpy"
+    script.write_text(job.script())
+    clip = clip_info(script, job.script_args())
+    script.write_text(job.script(job.describe(clip)))
+    return script, clip
+
+
+__all__ += ["EncodeError", "ProbeError", "summary", "prepare"]

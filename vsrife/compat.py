@@ -96,7 +96,7 @@ def check_trt_settings(*, static_shape: bool, min_shape: Sequence[int], opt_shap
                           f"not {max_aux_streams!r}")
     if optimization_level is not None and (not _is_int(optimization_level)
                                            or not 0 <= optimization_level <= MAX_OPTIMIZATION_LEVEL):
-        raise CompatError(f"trt_optimization_level must be None (TensorRT's default, 3) or an integer 0..."
+        raise CompatError(f"trt_optimization_level must be None (TensorRT's default, 3) or an integer 0.."
                           f"{MAX_OPTIMIZATION_LEVEL}, not {optimization_level!r}")
     if cache_dir is not None and (not isinstance(cache_dir, (str, os.PathLike)) or not os.fspath(cache_dir)):
         raise CompatError(f"trt_cache_dir must be None (the model cache's trt/ folder) or a directory path, "
@@ -123,6 +123,10 @@ def trt_options(trt: bool, *, static_shape: bool, min_shape: Sequence[int], opt_
                               optimization_level=optimization_level, cache_dir=cache_dir)
     from . import trt as _trt
 
+    try:
+        _trt.check_shapes(opts)
+    except _trt.TrtError as e:
+        raise CompatError(str(e)) from None
     reason = _trt.unavailable()
     if reason is not None:
         raise CompatError(f"trt=True needs an NVIDIA GPU (CUDA) and the torch_tensorrt package: {reason}; "

@@ -23,7 +23,9 @@ import math
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,9 +35,9 @@ import torch
 if TYPE_CHECKING:
     from .compat import TrtOptions
 
-__all__ = ["TrtError", "unavailable", "ShapePlan", "plan_shapes", "check_model", "compile_settings",
-           "engine_path", "default_cache_dir", "weights_digest", "FlowModule", "example_inputs", "TrtModel",
-           "build_or_load", "wrap"]
+__all__ = ["TrtError", "unavailable", "ShapePlan", "plan_shapes", "check_shapes", "check_model", "export",
+           "compile_settings", "engine_path", "default_cache_dir", "weights_digest", "FlowModule", "example_inputs",
+           "TrtModel", "build_or_load", "wrap"]
 
 #: Models whose flow network decides at run time, from the data, whether to run again at doubled scales (a
 #: data-dependent branch that ``torch.export`` cannot trace); vs-rife 5.x refuses TensorRT for them too.
@@ -43,6 +45,10 @@ UNSUPPORTED_MODELS = ("4.0", "4.1")
 #: ``torch_tensorrt.dynamo.compile``'s timing iterations per tactic (vs-rife 5.x's value).
 TIMING_ITERS = 4
 _INPUT_NAMES = ("img0", "img1", "timestep", "f0", "f1")
+_EXPORT_LOCK = threading.Lock()
+#: Our networks specialise on the frame size while they are traced (``torch.export`` with dynamic height/width
+#: fails: "Constraints violated (32*height, 32*width)"), so engines are built for the clip's padded size only.
+DYNAMIC_SHAPES = False
 
 
 class TrtError(ValueError):
@@ -97,6 +103,15 @@ def plan_shapes(opts: TrtOptions, width: int, height: int, multiple: int) -> Sha
                        f"{plan.max_hw[1]}x{plan.max_hw[0]} after rounding up); widen them or use "
                        f"trt_static_shape=True")
     return plan
+
+
+def check_shapes(opts: TrtOptions) -> None:
+    """Refuse ``trt_static_shape=False`` while our networks cannot be exported with dynamic sizes
+    (:data:`DYNAMIC_SHAPES`)."""
+    if not opts.static_shape and not DYNAMIC_SHAPES:
+        raise TrtError("trt_static_shape=False is not supported: this package's networks cannot be exported with "
+                       "dynamic frame sizes yet, so TensorRT engines are built for the clip's padded size; use "
+                       "trt_static_shape=True (the default; trt_min/opt/max_shape are then not used, as in vs-rife)")
 
 
 def check_model(spec: Any) -> None:
@@ -202,6 +217,34 @@ def example_inputs(plan: ShapePlan, dtype: torch.dtype, device: torch.device, fe
     return flow_in, flow_dyn, enc_in, ((dict(spatial),) if enc_in is not None else None)
 
 
+@contextmanager
+def traceable_grids():
+    """While exporting: the warp's base grid computed in the graph instead of taken from its process-wide cache
+    (a cached tensor made during tracing would be a fake constant; same values as the cache's)."""
+    from .models.common import Warper
+
+    original = Warper.__dict__["_grid"]
+
+    def grid(cls, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        gx = torch.linspace(-1.0, 1.0, w, dtype=torch.float32, device=device).view(1, 1, w).expand(1, h, w)
+        gy = torch.linspace(-1.0, 1.0, h, dtype=torch.float32, device=device).view(1, h, 1).expand(1, h, w)
+        div = torch.tensor([(w - 1.0) / 2.0, (h - 1.0) / 2.0], dtype=torch.float32, device=device)
+        return torch.stack((gx, gy), -1), div
+
+    with _EXPORT_LOCK:
+        Warper._grid = classmethod(grid)
+        try:
+            yield
+        finally:
+            Warper._grid = original
+
+
+def export(module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], dynamic_shapes: Any = None):
+    """``torch.export.export`` of ``module`` (the flow wrapper or an encoder) at ``inputs``; runs on any device."""
+    with traceable_grids():
+        return torch.export.export(module, inputs, dynamic_shapes=dynamic_shapes)
+
+
 def _save_whole(path: Path, write: Callable[[str], None]) -> None:
     """Run ``write(tmp_path)`` and rename the finished file to ``path`` (no half-written engine is ever loaded)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -221,7 +264,7 @@ def build_or_load(path: Path, module: torch.nn.Module, inputs: tuple[torch.Tenso
     if not path.is_file():
         import torch_tensorrt
 
-        program = torch.export.export(module, inputs, dynamic_shapes=dynamic_shapes)
+        program = export(module, inputs, dynamic_shapes)
         compiled = torch_tensorrt.dynamo.compile(program, inputs, **settings)
         _save_whole(path, lambda tmp: torch_tensorrt.save(compiled, tmp, output_format="torchscript",
                                                           inputs=list(inputs)))
@@ -264,6 +307,7 @@ def wrap(model: torch.nn.Module, opts: TrtOptions, *, width: int, height: int, d
     """Build (or load from ``opts.cache_dir``) the engines for ``model`` (already on ``device`` in ``dtype``, on its
     exact path: ``model.fast`` False) and return the stand-in the engine calls."""
     spec = model.spec
+    check_shapes(opts)
     check_model(spec)
     if device.type != "cuda":
         raise TrtError(f"trt=True runs on NVIDIA GPUs only, not on device {str(device)!r}")

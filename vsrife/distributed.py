@@ -30,7 +30,8 @@ from .vspipe import ClipInfo, ScriptError, find_vspipe, script_error
 
 __all__ = ["run", "plan_chunks", "scene_cuts", "Chunk", "FAULT_ENV", "encode_chunk"]
 
-#: Test hook: ``kill:K`` kills the worker running chunk K mid-run on its first attempt (Ray retries it);
+#: Test hook: ``kill:K[:MARKER]`` kills the worker running chunk K mid-run on its first attempt (Ray retries it;
+#: MARKER, default in the parts folder, records that the kill happened);
 #: ``fail:K`` makes chunk K fail on every attempt (the job stops, the other pieces stay for ``--resume``).
 FAULT_ENV = "VSRIFE_TEST_FAULT"
 #: Source frames whose luma difference to the next exceeds this (0-1, mean absolute) count as cuts for chunking.
@@ -100,21 +101,23 @@ def scene_cuts(job: Job, workdir: Path) -> list[int]:
     return cuts
 
 
-def _fault(index: int, attempt_marker: Path) -> str | None:
-    spec = os.environ.get(FAULT_ENV, "")
-    kind, _, k = spec.partition(":")
+def _fault(index: int, workdir: Path, spec: str | None) -> str | None:
+    """The :data:`FAULT_ENV` test hook for chunk ``index``: ``kill:K[:MARKER]`` / ``fail:K`` (see there)."""
+    kind, _, rest = (spec or "").partition(":")
+    k, _, marker = rest.partition(":")
     if not k.isdigit() or int(k) != index:
         return None
     if kind == "kill":
-        if attempt_marker.exists():
+        m = Path(marker) if marker else workdir / f".chunk_{index:05d}.killed"
+        if m.exists():
             return None
-        attempt_marker.write_text("killed once\n")
+        m.write_text("killed once\n")
         return "kill"
     return "fail" if kind == "fail" else None
 
 
 def encode_chunk(vspipe_cmd: list[str], ffmpeg_cmd: list[str], workdir: str, chunk: Chunk,
-                 fault: str | None) -> int:
+                 fault_spec: str | None) -> int:
     """One Ray task: run the chunk's ``vspipe | ffmpeg`` into a private temporary piece, then rename it into place.
 
     ``vspipe_cmd``/``ffmpeg_cmd`` start with the program names; they are resolved on the worker. Progress
@@ -129,6 +132,7 @@ def encode_chunk(vspipe_cmd: list[str], ffmpeg_cmd: list[str], workdir: str, chu
     vcmd = [find_vspipe(), *vspipe_cmd[1:]]
     fcmd = [tool("ffmpeg"), *ffmpeg_cmd[1:]]
     fcmd[-1] = str(tmp)
+    fault = _fault(chunk.index, wd, fault_spec) if fault_spec else None
     if fault == "fail":
         raise VideoError(f"chunk {chunk.index}: failing as {FAULT_ENV} asks")
 
@@ -242,8 +246,7 @@ def run(job: Job, *, workers: int | None, address: str | None, resume: bool, chu
             while queue and len(pending) < slots:
                 c = queue.pop(0)
                 vcmd = job.vspipe_cmd(script, clip, start=c.start, end=c.end, threads=threads)
-                pending[task.remote(vcmd, ff_piece, str(wd), c,
-                                    _fault(c.index, wd / f".{c.name}.fault") if fault else None)] = c
+                pending[task.remote(vcmd, ff_piece, str(wd), c, fault)] = c
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
             for ref in ready:
                 c = pending.pop(ref)

@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""bf16 against fp32 on real frames: should ``precision=None`` pick bf16 on CPUs with native bf16?
+
+    python bench/precision.py [--frames 6] [--out bench/results-precision]
+
+Every other frame of each clip (bigbuckbunny resized to --height, default 360) is interpolated 2x by
+``vsrife.rife`` in fp32 and in bf16, on the CPU; the in-between outputs are compared with the real frames that
+were dropped (Y-PSNR over the pooled MSE, 8-bit) and with each other. Clips: bigbuckbunny (1280x720) and carphone
+(176x144) from ``.cache/samples``. Models: the ones with real weights (4.0, 3.6; installed by
+``python -m vsrife download 4.0 3.6``) on both clips, and random-weight models of each v4 family (made with
+``bench/make_weights.py``, seed 0, cached in ``.cache/bench/precision-random``) on carphone, whose PSNR vs real
+means nothing but whose bf16-vs-fp32 difference checks the arithmetic.
+Out: ``OUT.json`` (every row) and ``OUT.md`` (a table and the verdict against the 0.05 dB rule); the table is also
+printed. Runs in the repository's .venv (VapourSynth, BestSource, torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import vapoursynth as vs
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import vsrife  # noqa: E402  (this repository)
+
+CLIPS = {"bigbuckbunny": (REPO / ".cache" / "samples" / "bigbuckbunny.mp4", 1),
+         "carphone": (REPO / ".cache" / "samples" / "carphone_pristine.mp4", 6)}   # name: (file, _Matrix)
+REAL = ("4.0", "3.6")
+RANDOM = ("4.6", "4.9", "4.15", "4.22", "4.25", "4.26")
+LIMIT_DB = 0.05
+
+
+def source(clip: str, n_src: int, height: int | None) -> vs.VideoNode:
+    """The first ``n_src`` frames of a sample clip, YUV420P8 with its matrix set, resized to ``height`` (even width,
+    same aspect) when given and smaller than the clip."""
+    path, matrix = CLIPS[clip]
+    c = vs.core.bs.VideoSource(str(path), cachepath=str(REPO / ".cache" / "bench" / "bsindex"))[:n_src]
+    if height and height < c.height:
+        c = c.resize.Bicubic(2 * round(c.width * height / c.height / 2), height)
+    return vs.core.std.SetFrameProps(c, _Matrix=matrix, _Transfer=matrix, _Primaries=matrix, _Range=0)
+
+
+def luma(frame: vs.VideoFrame) -> np.ndarray:
+    return np.asarray(frame[0], dtype=np.float64)
+
+
+def interpolated_luma(src: vs.VideoNode, model: str, model_path: str | None, precision: str) -> list[np.ndarray]:
+    """Y planes of the in-between outputs of ``src[::2]`` interpolated 2x."""
+    out = vsrife.rife(src[::2], model=model, model_path=model_path, factor_num=2, sc=False, device="cpu",
+                      precision=precision)
+    k = (src.num_frames - 1) // 2
+    return [luma(out.get_frame(2 * i + 1)) for i in range(k)]
+
+
+def psnr(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    mse = float(np.mean([np.mean((x - y) ** 2) for x, y in zip(a, b)]))
+    return math.inf if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+
+
+def random_weights(names: tuple[str, ...]) -> dict[str, str]:
+    """Random-weight files (seed 0) for ``names``, made once by bench/make_weights.py."""
+    out = REPO / ".cache" / "bench" / "precision-random"
+    missing = [n for n in names if not (out / f"flownet_v{n}.pkl").exists()]
+    if missing:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        subprocess.run([sys.executable, str(REPO / "bench" / "make_weights.py"), str(out), *missing,
+                        "--source", "ours"], check=True, env=env, stdout=subprocess.DEVNULL)
+    return {n: str(out / f"flownet_v{n}.pkl") for n in names}
+
+
+def measure(clip: str, model: str, model_path: str | None, frames: int, height: int | None) -> dict:
+    src = source(clip, 2 * frames + 1, height)
+    truth = [luma(src.get_frame(2 * i + 1)) for i in range(frames)]
+    t0 = time.monotonic()
+    fp32 = interpolated_luma(src, model, model_path, "fp32")
+    bf16 = interpolated_luma(src, model, model_path, "bf16")
+    p32, p16 = psnr(fp32, truth), psnr(bf16, truth)
+    return {"clip": f"{clip} {src.width}x{src.height}", "model": model, "weights": "random" if model_path else "real",
+            "frames": frames,
+            "psnr_fp32": p32, "psnr_bf16": p16, "delta_db": p16 - p32, "psnr_bf16_vs_fp32": psnr(bf16, fp32),
+            "max_abs_dy": int(max(np.max(np.abs(x - y)) for x, y in zip(bf16, fp32))),
+            "seconds": round(time.monotonic() - t0, 1)}
+
+
+def fmt_db(x: float) -> str:
+    return "∞" if math.isinf(x) else f"{x:.2f}"
+
+
+def report(rows: list[dict], command: str) -> str:
+    real = [r for r in rows if r["weights"] == "real"]
+    worst_real = min(real, key=lambda r: r["delta_db"]) if real else None
+    rand = [r for r in rows if r["weights"] == "random"]
+    worst_rand = min(rand, key=lambda r: r["psnr_bf16_vs_fp32"]) if rand else None
+    lines = [f"Generated by `{command}` on {time.strftime('%Y-%m-%d %H:%M:%S %z')}.", "",
+             "| clip | model | weights | frames | Y-PSNR fp32 vs real | bf16 vs real | Δ bf16 − fp32 (dB) | "
+             "bf16 vs fp32 (dB) | max abs ΔY |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['model']} | {r['weights']} | {r['frames']} | {fmt_db(r['psnr_fp32'])} | "
+                     f"{fmt_db(r['psnr_bf16'])} | {r['delta_db']:+.3f} | {fmt_db(r['psnr_bf16_vs_fp32'])} | "
+                     f"{r['max_abs_dy']} |")
+    lines.append("")
+    if worst_real is not None:
+        ok = worst_real["delta_db"] >= -LIMIT_DB
+        lines.append(f"Worst real-weights loss: {worst_real['delta_db']:+.3f} dB ({worst_real['model']} on "
+                     f"{worst_real['clip']}): {'within' if ok else 'beyond'} the {LIMIT_DB} dB limit.")
+    if worst_rand is not None:
+        lines.append(f"Worst random-weights case: {worst_rand['model']} on {worst_rand['clip']}, bf16 "
+                     f"{fmt_db(worst_rand['psnr_bf16_vs_fp32'])} dB from fp32 (Δ vs real "
+                     f"{worst_rand['delta_db']:+.3f} dB).")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--frames", type=int, default=6, help="in-between frames compared per clip (default 6)")
+    ap.add_argument("--height", type=int, default=360,
+                    help="resize clips taller than this (default 360: bigbuckbunny at 640x360; 0 keeps 720p)")
+    ap.add_argument("--random", default=",".join(RANDOM), help="random-weight models (default %(default)s)")
+    ap.add_argument("--out", default=str(REPO / "bench" / "results-precision"), help="output prefix")
+    args = ap.parse_args(argv)
+    rows = []
+    for model in REAL:
+        for clip in CLIPS:
+            rows.append(measure(clip, model, None, args.frames, args.height))
+            print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    names = tuple(n for n in args.random.split(",") if n)
+    for model, path in random_weights(names).items():
+        rows.append(measure("carphone", model, path, args.frames, args.height))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    command = "python bench/precision.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    text = report(rows, command.strip())
+    out = Path(args.out)
+    out.with_suffix(".md").write_text("# bf16 vs fp32 on real frames\n\n" + text)
+    out.with_suffix(".json").write_text(json.dumps(
+        [{k: ("inf" if isinstance(v, float) and math.isinf(v) else v) for k, v in r.items()} for r in rows], indent=1))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -137,7 +137,7 @@ def encode_chunk(vspipe_cmd: list[str], ffmpeg_cmd: list[str], workdir: str, chu
         raise VideoError(f"chunk {chunk.index}: failing as {FAULT_ENV} asks")
 
     class ProgressFile(Bar):
-        def update(self, done: int) -> None:
+        def update(self, done: int, total: int | None = None) -> None:
             self.done = done
             now = time.monotonic()
             if now - self._last >= 0.5 or done >= self.total:

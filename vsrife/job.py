@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 from dataclasses import dataclass
 from fractions import Fraction
@@ -113,6 +114,16 @@ class Job:
         if video_only:
             return ff + ["-map", "0:v:0"] + vargs + ["-f", "nut", str(dest)], []
         return ff + plan.input_args + plan.map_args + vargs + [str(dest)], plan.notes
+
+    def expected_clip(self) -> ClipInfo:
+        """The script's output as known without running it (frames: 0, vspipe's progress tells)."""
+        pf = self.info.pix_fmt
+        rgb = self.png or pf.startswith(("gbr", "rgb", "bgr", "argb", "abgr"))
+        m = re.search(r"p(\d+)(?:le|be)?$", pf)
+        depth = int(m.group(1)) if m else (16 if re.search(r"(48|64)(le|be)?$", pf) else 8)
+        bits = (8 if depth <= 8 else 16) if self.png else depth
+        width = self.info.width // 2 // 4 * 4 * 2 if self.opts.montage else self.info.width
+        return ClipInfo(width, self.info.height, 0, self.out_rate, "", "RGB" if rgb else "YUV", bits)
 
     def describe(self, clip: ClipInfo) -> str:
         """The ``vspipe | ffmpeg`` line for the script's header (paths as the user would type them)."""

@@ -51,7 +51,10 @@ class Bar:
         self._last = 0.0
         self._tty = sys.stderr.isatty()
 
-    def update(self, done: int) -> None:
+    def update(self, done: int, total: int | None = None) -> None:
+        """``done`` frames so far; ``total`` corrects the expected count (vspipe's ``Frame: n/N``)."""
+        if total:
+            self.total = total
         self.done = done
         if self.quiet:
             return
@@ -100,7 +103,8 @@ class _Signals:
             signal.signal(s, h)  # type: ignore[arg-type]
 
 
-def _reader(stream, sink: list[str], on_progress: Callable[[int], None] | None = None) -> threading.Thread:
+def _reader(stream, sink: list[str],
+            on_progress: Callable[[int, int], None] | None = None) -> threading.Thread:
     """Collect a child's stderr (split at CR/LF); report ``Frame: n/N`` lines to ``on_progress``."""
 
     def run() -> None:
@@ -115,7 +119,7 @@ def _reader(stream, sink: list[str], on_progress: Callable[[int], None] | None =
                 ln = raw.decode(errors="replace")
                 m = PROGRESS.search(ln)
                 if m and on_progress:
-                    on_progress(int(m.group(1)))
+                    on_progress(int(m.group(1)), int(m.group(2)))
                 elif ln.strip():
                     sink.append(ln)
                     del sink[:-200]

@@ -102,8 +102,9 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
                    "(default)")
     g.add_argument("--no-sc", dest="sc", action="store_false", help="interpolate across scene cuts too")
     if _rife_has_fade():
-        g.add_argument("--fade", dest="fade", action="store_true", default=None, help="fade handling on")
-        g.add_argument("--no-fade", dest="fade", action="store_false", help="fade handling off")
+        g.add_argument("--fade", dest="fade", action="store_true", default=None,
+                       help="fade-aware interpolation (rife()'s default)")
+        g.add_argument("--no-fade", dest="fade", action="store_false", help="plain RIFE on fades too")
     g.add_argument("--precision", choices=PRECISIONS, help="fp32 (default), bf16 (CPU or GPU), fp16 (GPU)")
     g.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available, else CPU)")
     g.add_argument("--start", metavar="POS", help="first source frame: 123, 12.5s or 1:02.5 (default: the start)")

@@ -8,6 +8,7 @@ where it stopped. ``--workers``/``--ray-address`` hand the job to :mod:`vsrife.d
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 import tempfile
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 from .encode import CODECS, EncodeError
-from .job import Job, JobError, ProbeError, default_threads, plan_job, prepare, summary
+from .job import Job, JobError, ProbeError, default_threads, plan_job, summary
 from .script import add_job_arguments
 from .runner import Bar, Stopped, VideoError, check_rc, clock, install, partial_path, pipe, remove
 from .vspipe import ScriptError
@@ -28,7 +29,10 @@ def run_local(job: Job) -> int:
     t0 = time.monotonic()
     tmp = partial_path(job.output)
     with tempfile.TemporaryDirectory(prefix=".vsrife-", dir=job.output.parent) as wd:
-        script, clip = prepare(job, Path(wd))
+        # The script is not evaluated twice: its errors come from the run itself, its frame count from vspipe.
+        clip = job.expected_clip()
+        script = Path(wd) / "job.vpy"
+        script.write_text(job.script(job.describe(clip)))
         if job.png:
             tmp.mkdir()
         ff, notes = job.ffmpeg_cmd(clip, tmp)
@@ -43,14 +47,15 @@ def run_local(job: Job) -> int:
             remove(tmp)
             at = bar.done / clip.fps if clip.fps else 0
             name = signal.Signals(e.signum).name
-            raise Stopped(e.signum, f"stopped by {name} at output frame {bar.done} of {clip.frames} "
-                                    f"({clock(float(at))} of {clock(float(clip.frames / clip.fps))}); "
+            raise Stopped(e.signum, f"stopped by {name} at output frame {bar.done} of {bar.total} "
+                                    f"({clock(float(at))} of {clock(float(bar.total / clip.fps))}); "
                                     f"{job.output} not written") from None
         except BaseException:
             bar.close()
             remove(tmp)
             raise
     if not job.quiet:
+        clip = dataclasses.replace(clip, frames=bar.total)
         print(summary(job, clip, time.monotonic() - t0, notes), file=sys.stderr)
     return 0
 
@@ -76,9 +81,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
 
 def _cmd_script(args: argparse.Namespace) -> int:
     job = plan_job(args, check_output=False)
-    with tempfile.TemporaryDirectory(prefix="vsrife-") as wd:
-        script, _ = prepare(job, Path(wd))
-        sys.stdout.write(script.read_text())
+    sys.stdout.write(job.script(job.describe(job.expected_clip())))
     return 0
 
 

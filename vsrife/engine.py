@@ -138,8 +138,9 @@ class Engine:
                  winograd: bool | None = None, trt: TrtOptions | None = None) -> None:
         """``channels_last``: convolutions in channels_last (``None``: on the CPU). ``winograd``: the networks' body
         convolutions by NNPACK's Winograd where they pay (``None``: in fp32 on the CPU when this PyTorch has NNPACK
-        and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`). On the CPU the process's malloc keeps large
-        blocks for reuse (:mod:`vsrife.allocator`)."""
+        and OpenMP's spin-wait is short, see :mod:`vsrife.openmp`). On the CPU the whole process's malloc keeps
+        large blocks for reuse from the first engine on (:mod:`vsrife.allocator`; ``VSRIFE_MALLOC_TUNING=0``: left
+        alone)."""
         self.trt = trt
         if trt is not None:  # vsrife.trt compiles the exact path (no beta folding, no CPU fast path)
             model.fast = False

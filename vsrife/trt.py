@@ -167,7 +167,7 @@ def engine_path(cache_dir: Path, *, model_name: str, digest: str, plan: ShapePla
     """The engine file for one part (``"flow"`` or ``"encode"``): vs-rife 5.x's naming scheme (model, sizes,
     precision, scale, ensemble, GPU name, TensorRT version, the non-default build settings) plus the weights digest
     and this package's version (our networks are not vs-rife's modules: the two never load each other's files)."""
-    from . import __version__
+    from .version import __version__
 
     precision = {torch.float16: "fp16", torch.bfloat16: "bf16", torch.float32: "fp32"}.get(dtype, str(dtype))
     name = (f"flownet_v{model_name}-{digest}_{plan.tag()}_{precision}_scale-{scale}_ensemble-{ensemble}"

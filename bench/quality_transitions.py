@@ -6,7 +6,8 @@ Sets (``bench/transition_set.py``, ``bench/montage.py``): real footage (bigbuckb
 slow camera pans over real frames, darkened) joined by hard cuts (different shots, similar framings of one shot,
 dark-to-dark), fades through black and white (linear and eased, 4-10 source frames each way), cross-dissolves,
 flashes (1-2 near-white frames), a slow exposure change and a very dark passage, built at the full rate. The filter
-gets every 2nd full-rate frame for 2x and every 5th for 5/2, so every output frame has its true picture.
+gets every 2nd full-rate frame for 2x and every 5th for 5/2, so every output frame has its true picture. Decisions
+are measured at 256x144, interpolation at 128x72 (the strip picture at 256x144).
 
 Decisions come from the filter's own metrics and rules (``vsrife.metrics``, ``vsrife.transitions``): false cuts
 and missed cuts per kind, with the historic rule (``VsrifeDiff > 0.3``) beside them. Y-PSNR (pooled MSE, 8 bit) of
@@ -51,6 +52,8 @@ DOCS = REPO / "docs" / "quality.md"
 BEGIN, END = "<!-- transitions:begin -->", "<!-- transitions:end -->"
 FADES = ("fade-black", "fade-white")
 TRANSITIONS = ("fade-black", "fade-white", "dissolve", "flash", "exposure")
+DECIDE_SIZE = (256, 144)     # decisions (metrics only: cheap)
+INTERP_SIZE = (128, 72)      # interpolation runs (RIFE on 2 CPU cores)
 METHODS = {"default": {}, "fade=False": dict(fade=False), "plain RIFE": dict(fade=False, sc=False)}
 
 
@@ -139,7 +142,8 @@ def evaluate(seqs: list[ts.Sequence], step: int, ratio: Fraction, model: str, ar
                 continue
             truth = q[int(full)][0]
             for k, y in ys.items():
-                acc.setdefault(k, {}).setdefault(kind, []).append(float(np.mean((y[n].astype(np.float64) - truth) ** 2)))
+                err = float(np.mean((y[n].astype(np.float64) - truth) ** 2))
+                acc.setdefault(k, {}).setdefault(kind, []).append(err)
             mode = outs["default"][n][1]
             modes.setdefault(kind, {}).setdefault(mode, 0)
             modes[kind][mode] += 1
@@ -212,16 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    shots = ts.load_shots()
+    shots, small = ts.load_shots(*DECIDE_SIZE), ts.load_shots(*INTERP_SIZE)
     parts: list[str] = []
     goals: list[tuple[str, bool]] = []
     sets = {step: ts.build_set(shots, step) for step in (2, 5)}
+    small_sets = {step: ts.build_set(small, step) for step in (2, 5)}
     for step in (2, 5):
         rows = decisions(sets[step], step)
         parts += rep.decision_table(rows, step)
         goals += rep.cut_targets(rows, step)
-    interp = {2: [s for s in sets[2] if not s.name.startswith("cuts")],
-              5: [s for s in sets[5] if not s.name.startswith("cuts")]}
+    interp = {2: [s for s in small_sets[2] if not s.name.startswith("cuts")],
+              5: [s for s in small_sets[5] if not s.name.startswith("cuts")]}
     if args.quick:
         interp = {2: [s for s in interp[2] if s.name.endswith("pan-6")], 5: []}
     runs = [("4.0, 2x", 2, Fraction(2), "4.0", METHODS, True)]
@@ -236,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.perf_counter() - t0:.0f} s] {label}", file=sys.stderr)
     if not args.quick:
         path = random_weights("4.26")
-        res = evaluate([s for s in interp[2] if "pan" in s.name], 2, Fraction(2), "4.26", args, {"default": {}, "fade=False": dict(fade=False)},
+        res = evaluate([s for s in interp[2] if "pan" in s.name], 2, Fraction(2), "4.26", args,
+                       {"default": {}, "fade=False": dict(fade=False)},
                        False, model_path=path)
         fades = sum(m.get("fade", 0) for m in res["modes"].values())
         parts += [f"**4.26 (random weights), 2x**: fade path used for {fades} frames; frames of pairs outside "
@@ -246,13 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     seconds = 10 if args.quick else 30
     mont, true_dups = build_montage(shots, seconds)
     mdec = decisions([mont], MONTAGE_STEP)
-    mres = evaluate([mont], MONTAGE_STEP, Fraction(2), "4.0", args,
+    mres = evaluate([build_montage(small, seconds)[0]], MONTAGE_STEP, Fraction(2), "4.0", args,
                     {"default": {}, "fade=False": dict(fade=False)}, True)
     parts += rep.montage_lines(mdec, mres, montage_dups(mont, true_dups), len(mont.frames) / 48)
     goals += rep.cut_targets(mdec, MONTAGE_STEP)
     print(f"[{time.perf_counter() - t0:.0f} s] montage", file=sys.stderr)
     if not args.no_docs:
-        strip(sets[2], args)
+        strip(sets[2], args)   # at the decision size: a picture to look at
     runtime = time.perf_counter() - t0
     text = rep.section(parts, runtime, goals)
     print(text)

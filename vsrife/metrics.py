@@ -26,8 +26,8 @@ import vapoursynth as vs
 
 core = vs.core
 
-__all__ = ["METRIC_WIDTH", "BLOCK_GRID", "FLAT_CONTRAST", "PairMetrics", "pair_metrics", "contrast", "norm_diff",
-           "affine_fit"]
+__all__ = ["METRIC_WIDTH", "BLOCK_GRID", "FLAT_CONTRAST", "PairMetrics", "pair_metrics", "grey", "block_grid",
+           "contrast", "norm_diff", "affine_fit"]
 
 #: Metrics are computed on a grey copy this wide (height keeps the aspect ratio).
 METRIC_WIDTH = 256
@@ -92,7 +92,8 @@ def affine_fit(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return ident, float(np.mean(np.abs(a - (g * (b - b.mean()) + a.mean()))))
 
 
-def _grey(clip: vs.VideoNode) -> vs.VideoNode:
+def grey(clip: vs.VideoNode) -> vs.VideoNode:
+    """The grey copy the metrics are computed on: luma (RGB: BT.709 luma) as GRAYS, at most METRIC_WIDTH wide."""
     w = min(METRIC_WIDTH, clip.width)
     h = max(8, round(clip.height * w / clip.width / 2) * 2)
     fam = clip.format.color_family
@@ -102,16 +103,18 @@ def _grey(clip: vs.VideoNode) -> vs.VideoNode:
     return core.resize.Bilinear(g, w, h, format=vs.GRAYS)
 
 
+def block_grid(g: vs.VideoNode) -> vs.VideoNode:
+    """Block means of a grey copy (:func:`grey`) on the grid BLOCK_GRID wide (height keeps the aspect ratio)."""
+    bw = min(BLOCK_GRID, g.width)
+    return core.resize.Bilinear(g, bw, max(1, round(bw * g.height / g.width)))
+
+
 def pair_metrics(clip: vs.VideoNode) -> vs.VideoNode:
     """Frame ``j`` carries the metrics of source frames ``j`` and ``j + 1`` (see the module docstring)."""
-    g = _grey(clip)
-    w, h = g.width, g.height
+    g = grey(clip)
     nxt = g[1:] + g[-1] if clip.num_frames > 1 else g
-    diff = core.std.Expr([g, nxt], "x y - abs")
-    bw = min(BLOCK_GRID, w)
-    bh = max(1, round(bw * h / w))
-    bst = core.std.PlaneStats(core.resize.Bilinear(diff, bw, bh), prop="B")
-    gb = core.resize.Bilinear(g, bw, bh)  # block means of each grey frame
+    bst = core.std.PlaneStats(block_grid(core.std.Expr([g, nxt], "x y - abs")), prop="B")
+    gb = block_grid(g)  # block means of each grey frame
     gb_next = gb[1:] + gb[-1] if clip.num_frames > 1 else gb
     src_next = clip[1:] + clip[-1] if clip.num_frames > 1 else clip
 

@@ -62,9 +62,9 @@ def fade_weight(c_prev: float | None, c_a: float, c_b: float, c_next: float | No
 
     ``c_*``: the contrast (:func:`vsrife.metrics.contrast` of the block means) of frames ``a - 1``, ``a``, ``b``,
     ``b + 1`` (None: outside the clip). A fade that is linear across the pair gives ``t``. When the fade stops
-    inside the pair (it reaches its colour, or a fade-in reaches the full picture) the neighbour on that side does
-    does not move on the pair's way while the one on the other side moves faster than the pair: the intensity follows the moving side's
-    slope until it meets the still side, which is where the true frames are (a piecewise-linear law).
+    inside the pair (it reaches its colour, or a fade-in reaches the full picture), the neighbour on that side does
+    not move on the pair's way while the one on the other side moves faster than the pair: the intensity follows the
+    moving side's slope until it meets the still side's level, where the true frames are (a piecewise-linear law).
     """
     step = c_b - c_a
     if abs(step) < 1e-9:

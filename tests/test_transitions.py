@@ -187,3 +187,19 @@ def test_v47_model_fade_path_runs_and_is_identical_outside(sets, tmp_path):
         if k + 1 < len(idx) and seq.pair_labels(idx[k], idx[k + 1]) == (False, "shot"):
             assert fa.props["VsrifeMode"] != "fade"
             assert all(np.array_equal(np.asarray(fa[p]), np.asarray(fb[p])) for p in range(3)), n
+
+
+@pytest.mark.parametrize("fmt", [vs.YUV420P10, vs.RGBS, vs.GRAY16, vs.YUV444PS, vs.RGB24])
+def test_fade_path_in_every_format(fake_model, fmt):
+    """A fade to black in any format: the fade path runs, brightness falls monotonically, debug overlay works."""
+    from test_filter import noise_clip
+
+    base = noise_clip(fmt=fmt, n=6)
+    black = core.std.BlankClip(base, length=6, keep=True)
+    steps = [core.std.Merge(base[k], black[k], weight=k / 5) for k in range(6)]  # 0 % .. 100 % towards black
+    src = core.std.Splice(steps)
+    out = vsrife.rife(src, model="fake", debug=True)
+    modes = [out.get_frame(n).props["VsrifeMode"] for n in range(out.num_frames)]
+    assert modes.count("fade") >= 4 and "cut-hold" not in modes
+    means = [float(np.mean(np.asarray(vsrife.rife(src, model="fake").get_frame(n)[0]))) for n in range(11)]
+    assert all(a >= b - 1e-6 for a, b in zip(means, means[1:])), means

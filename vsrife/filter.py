@@ -107,11 +107,14 @@ def rife(
     :param fps_den:         needs a clip with a known frame rate).
     :param scale:           Flow resolution relative to the clip: one of 0.25, 0.5, 1.0, 2.0, 4.0. Use 0.5 for 4K.
     :param ensemble:        Average a second pass with the inputs swapped (v4 models up to 4.20 only).
-    :param sc:              Never blend across scene cuts: frames between the two sides of a cut copy the left one.
+    :param sc:              Never blend across scene cuts: frames between the two sides of a cut copy the left one
+                            (``VsrifeMode`` "cut-hold"); ``_SceneChange*`` props on the frames always count.
     :param sc_threshold:    Scene-cut threshold on the contrast-normalised difference of neighbours (block means of
                             a small grey copy, divided by the frames' own contrast): cuts measure >= 0.35,
-                            motion <= 0.21 on our test sets (docs/quality.md); default 0.3.
-                            ``None`` uses only ``_SceneChangeNext``/``_SceneChangePrev`` props already on the frames.
+                            motion <= 0.21 on our test sets (docs/quality.md); default 0.3. The same threshold
+                            applies to the difference after normalising each frame's brightness and contrast, so
+                            fades, flashes and exposure changes are never cuts; nor is a pair with a flat frame
+                            (black, white). ``None`` uses only ``_SceneChangeNext``/``_SceneChangePrev`` props.
     :param dedup:           Treat runs of (nearly) identical frames as one drawing (anime on twos/threes) and spread
                             the motion evenly between drawings. Needs a v4 model.
     :param dedup_threshold: Largest block-mean absolute luma difference (0-1) of a frame to its predecessor for it to

@@ -249,6 +249,9 @@ class Engine:
                     b: int, planes_b: Sequence[np.ndarray], props_b: Mapping, t: Fraction) -> list[np.ndarray]:
         """Output planes (source format, props of ``a`` for the conversion back) at time ``t`` from ``a`` to ``b``.
 
+        ``a``/``b`` key the cache of converted source frames: a source index, or any other hashable for frames that
+        are not the plain source (vsrife.fade uses ``("fade", index, reference index)`` for normalised frames).
+
         Runs on the engine's own thread (see :meth:`_worker`); the caller waits for it.
         """
         return self._worker().submit(self._interpolate, a, planes_a, props_a, b, planes_b, props_b, t).result()

@@ -1,4 +1,4 @@
-"""`vsrife video`: real files in and out (real vspipe, ffmpeg, bestsource, model 4.0 at 160x90), checked with ffprobe."""
+"""`vsrife video`: real files in and out (vspipe, ffmpeg, bestsource, model 4.0 at 160x90), checked with ffprobe."""
 from __future__ import annotations
 
 import signal
@@ -178,6 +178,11 @@ def test_no_ffmpeg_and_encoder_failure(clips, tmp_path):
                "-q", check=False)
     assert r.returncode == 1, r.stderr
     assert r.stderr.startswith("vsrife: error: the encoder failed: [libx264] Error setting preset"), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    # An error inside the script (here rife() refusing a weights file) is the script's own line, not ffmpeg's.
+    r = vsrife("video", str(clips["small"]), "--model-path", str(clips["dir"] / "s.srt"), "-o",
+               str(tmp_path / "x.mp4"), "-q", check=False)
+    assert r.returncode == 1 and r.stderr.startswith("vsrife: error: rife: model_path must be"), r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
 

@@ -9,12 +9,15 @@ process) and :mod:`vsrife.distributed` (chunks on Ray). Imports neither VapourSy
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import shlex
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import ModuleType
 
 from . import encode
 from .encode import EncodeError, EncodeOptions
@@ -36,6 +39,22 @@ def default_threads() -> tuple[int, int]:
     return max(1, cores), 1 if cores <= 4 else max(1, cores // 4)
 
 
+def _specs() -> ModuleType:
+    """``vsrife/models/specs.py`` (the model table, standard library only) loaded by itself.
+
+    Importing it as ``vsrife.models.specs`` would run ``vsrife.models`` first, which imports torch: seconds of
+    start-up spent in this process only to check a name, while torch runs in vspipe.
+    """
+    name = "vsrife._model_specs"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "models" / "specs.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def check_model(model: str, model_path: str | None) -> None:
     """Fail early, with how to fix it, for an unknown model, missing weights or a missing weights file."""
     if model_path is not None:
@@ -43,15 +62,16 @@ def check_model(model: str, model_path: str | None) -> None:
         if not p.is_file():
             raise JobError(f"--model-path: no such file: {p}")
         return
-    from .models.specs import MODEL_NAMES, UnknownModelError, get_spec
-    from .weights import is_installed
+    from .paths import model_dir
 
+    specs = _specs()
     try:
-        get_spec(model)
-    except UnknownModelError:
-        raise JobError(f"--model: unknown model {model!r}; known: {', '.join(MODEL_NAMES)} (`vsrife list`)") \
+        filename = specs.get_spec(model).filename
+    except specs.UnknownModelError:
+        raise JobError(f"--model: unknown model {model!r}; known: {', '.join(specs.MODEL_NAMES)} (`vsrife list`)") \
             from None
-    if not is_installed(model):
+    path = model_dir() / filename
+    if not (path.is_file() and path.stat().st_size > 0):
         raise JobError(f"--model {model}: weights are not downloaded; run `vsrife download {model}` "
                        f"(or pass --model-path FILE)")
 

@@ -187,6 +187,11 @@ def encoder_error(lines: list[str], rc: int) -> str:
 
 
 def check_rc(vs_rc: int, ff_rc: int, vs_err: list[str], ff_err: list[str]) -> None:
+    # A script that fails leaves ffmpeg without (enough) input: its error, not ffmpeg's, is the cause. A vspipe
+    # that only lost its reader (ffmpeg died first, or we stopped it) is not.
+    lost_reader = vs_rc == -signal.SIGTERM or any(re.search(r"fwrite|errno: 32|Broken pipe", ln) for ln in vs_err)
+    if vs_rc != 0 and not lost_reader:
+        raise ScriptError(script_error("\n".join(vs_err)))
     if ff_rc != 0:
         raise VideoError(f"the encoder failed: {encoder_error(ff_err, ff_rc)}")
     if vs_rc != 0:

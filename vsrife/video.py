@@ -65,8 +65,15 @@ def _stop_early(signum: int, frame: object) -> None:
 
 
 def _cmd_video(args: argparse.Namespace) -> int:
-    for s in (signal.SIGINT, signal.SIGTERM):  # until the pipe runs (it handles them itself)
-        signal.signal(s, _stop_early)
+    old = {s: signal.signal(s, _stop_early) for s in (signal.SIGINT, signal.SIGTERM)}  # the pipe has its own
+    try:
+        return _video(args)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _video(args: argparse.Namespace) -> int:
     distributed = args.workers is not None or args.ray_address is not None
     job = plan_job(args)
     if distributed:

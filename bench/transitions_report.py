@@ -18,7 +18,8 @@ def pooled(mses: list[float]) -> float:
 
 def decision_table(rows: dict, step: int) -> list[str]:
     title = "2x" if step == 2 else "5/2"
-    out = [f"**Cut decisions, input for {title}** (every {step}th full-rate frame; `sc_threshold` 0.3):", "",
+    nth = {2: "2nd", 5: "5th"}.get(step, f"{step}th")
+    out = [f"**Cut decisions, input for {title}** (every {nth} full-rate frame; `sc_threshold` 0.3):", "",
            "| pairs of kind | pairs | ours: false / missed cuts | historic rule (`VsrifeDiff > 0.3`) | fade path |",
            "|---|---:|---:|---:|---:|"]
     for key in sorted(rows, key=lambda k: (k.startswith("cut"), k)):

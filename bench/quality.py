@@ -41,8 +41,8 @@ Targets: dedup beats plain by >= 3 dB on (a) and (b); 0 mixed frames on (d) for 
 dedup=True is bit-identical (all planes) to dedup=False. d2 is reported but not a target.
 
 Threshold evidence: the duplicate metric (``VsrifeBlockDiff``) and the cut metric (``VsrifeDiff``) computed by the
-filter's own ``vsrife.metrics.pair_metrics`` on the synthetic sequences (lossless and after x264 round trips at CRF 18/23/28, also
-of three 1280x720 sequences), on a pan-speed sweep, on the real footage, and on all cuts between sixteen camera
+filter's own ``vsrife.metrics.pair_metrics`` on the synthetic sequences (lossless and after x264 round trips at
+CRF 18/23/28, also of three 1280x720 sequences), on a pan-speed sweep, on the real footage, and on all cuts between sixteen camera
 angles (incl. four cut-ins), by day and at night; candidate thresholds around the defaults; and two brightness-
 independent candidate cut metrics.
 

@@ -110,3 +110,12 @@ def test_streams_plan_mp4_and_range():
         streams_plan(pgs, "mp4", 0, None, INFO.rate)
     late = replace(INFO, video_start=0.5, format_start=0.1)
     assert streams_plan(late, "mkv", 0, None, INFO.rate).offset == pytest.approx(0.4)
+
+
+def test_fade_flag_follows_rife():
+    """--fade/--no-fade exist because rife() takes ``fade``; without either, rife()'s own default is used."""
+    assert job_options(_args(), INFO).fade is None
+    text = build_script(job_options(_args("--no-fade"), INFO), INFO)
+    assert "fade=False" in text
+    assert "fade=" not in build_script(job_options(_args(), INFO), INFO)
+

@@ -278,22 +278,24 @@ def run(job: Job, *, workers: int | None, address: str | None, resume: bool, chu
         bar.close()
         for s, h in old_handlers.items():
             signal.signal(s, h)
-    _join(job, clip, chunks, wd)
+    notes = _join(job, clip, chunks, wd)
     shutil.rmtree(wd, ignore_errors=True)
     if not job.quiet:
-        line = summary(job, clip, time.monotonic() - t0, [])
+        line = summary(job, clip, time.monotonic() - t0, notes)
         print(f"{line}; {len(chunks)} chunks on Ray{f', {reused} reused' if reused else ''}", file=sys.stderr)
     return 0
 
 
-def _join(job: Job, clip: ClipInfo, chunks: list[Chunk], wd: Path) -> None:
-    """Concatenate the pieces (no re-encoding), mux the source's other streams once, rename into place."""
+def _join(job: Job, clip: ClipInfo, chunks: list[Chunk], wd: Path) -> list[str]:
+    """Concatenate the pieces (no re-encoding), mux the source's other streams once, rename into place.
+
+    Returns the notes on what the container changed (as :meth:`Job.ffmpeg_cmd`)."""
     listing = wd / "pieces.txt"
     # Exact durations: the demuxer then places every piece at its own first frame's time (no rounding).
     listing.write_text("".join(f"file '{wd / c.name}'\nduration {float(c.frames / clip.fps):.9f}\n"
                                for c in chunks))
     tmp = partial_path(job.output)
-    cmd, _ = job.ffmpeg_cmd(clip, tmp, pieces=listing)
+    cmd, notes = job.ffmpeg_cmd(clip, tmp, pieces=listing)
     try:
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
@@ -302,4 +304,5 @@ def _join(job: Job, clip: ClipInfo, chunks: list[Chunk], wd: Path) -> None:
         install(tmp, job.output, job.overwrite)
     finally:
         tmp.unlink(missing_ok=True)
+    return notes
 

@@ -124,7 +124,8 @@ def main(argv=None) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     meta = {"command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "mode": "CUDA" if args.gpu else "CPU",
-            "cpu": cpu_name(), "cpu_flags": cpu_flags(), "nproc": os.cpu_count(), "load_start": round(os.getloadavg()[0], 2),
+            "cpu": cpu_name(), "cpu_flags": cpu_flags(), "nproc": os.cpu_count(),
+            "load_start": round(os.getloadavg()[0], 2),
             "frames": args.frames, "repeats": args.repeats, "resolutions": args.res, "git": git_rev()}
 
     setup = Setup(args)

@@ -60,14 +60,20 @@ def _planes(f: vs.VideoFrame) -> list[np.ndarray]:
 
 
 class _Graph:
-    """The pre-built nodes of one ``rife()`` call and the per-frame callbacks that choose among them."""
+    """The pre-built nodes of one ``rife()`` call; :class:`_Frames` holds the per-frame callbacks.
+
+    The callbacks must not reference this object: VapourSynth nodes hold their Python callbacks in C, where Python's
+    garbage collector cannot see them, so a callback that reached the nodes (through ``self``) would make a cycle
+    that is never freed, keeping the engines (the networks, their caches) alive after the clip.
+    """
 
     def __init__(self, clip: vs.VideoNode, engines: list[Engine], ratio: Fraction, opts: Options) -> None:
-        self.clip, self.engines, self.ratio, self.opts = clip, engines, ratio, opts
+        self.clip, self.ratio, self.opts = clip, ratio, opts
         self.n_src = clip.num_frames
         self.n_out = timing.output_length(self.n_src, ratio)
         wants = opts.dedup or opts.sc_threshold is not None or opts.fade
         self.metrics = pair_metrics(clip) if (wants and self.n_src > 1) else None
+        self.frames = _Frames(engines, ratio, opts, self.n_src)
         self._src: dict[int, vs.VideoNode] = {}
         self._met: dict[int, vs.VideoNode] = {}
         self._copies: dict[tuple[int, str], vs.VideoNode] = {}
@@ -89,7 +95,7 @@ class _Graph:
     def copy_node(self, k: int, mode: str = "copy") -> vs.VideoNode:
         key = (k, mode)
         if key not in self._copies:
-            self._copies[key] = core.std.ModifyFrame(self.src(k), self.src(k), partial(self._copy, k, mode))
+            self._copies[key] = core.std.ModifyFrame(self.src(k), self.src(k), partial(self.frames.copy, k, mode))
         return self._copies[key]
 
     def pair_node(self, ka: int, kb: int) -> vs.VideoNode:
@@ -97,20 +103,51 @@ class _Graph:
             clips = [self.src(ka), self.src(kb)]
             if self.metrics is not None:  # the pair's frames, and their outer neighbours for the fade's law
                 clips += [self.met(ka), self.met(kb), self.met(ka - 1), self.met(kb + 1)]
-            self._pairs[(ka, kb)] = core.std.ModifyFrame(clips[0], clips, partial(self._pair, ka, kb))
+            self._pairs[(ka, kb)] = core.std.ModifyFrame(clips[0], clips, partial(self.frames.pair, ka, kb))
         return self._pairs[(ka, kb)]
+
+    # -- selection ------------------------------------------------------------------------------------------
+    def plain(self) -> vs.VideoNode:
+        copy, pair = self.copy_node(0), self.pair_node(0, 1)
+        n_src, ratio = self.n_src, self.ratio
+
+        def _select(n: int) -> vs.VideoNode:
+            return copy if timing.plain_step(n, n_src, ratio).is_copy else pair
+
+        return core.std.FrameEval(self.template, _select)
+
+    def dedup(self) -> vs.VideoNode:
+        m = self.opts.dedup_max_run
+        # Offsets of the window (timing.window_bounds, one more pair on each side for the cut test's neighbours).
+        ks = list(range(-m - 3, m + 3))
+        window = [self.met(k) for k in ks]
+        for ka in range(-m - 1, 1):
+            for kb in range(ka + 1, m + 3):
+                self.pair_node(ka, kb)
+        for k in range(-m - 1, m + 3):
+            for mode in ("copy", "dedup", "cut-hold"):
+                self.copy_node(k, mode)
+        return core.std.FrameEval(self.template, partial(self.frames.decide, dict(self._copies), dict(self._pairs)),
+                                  prop_src=window)
+
+
+class _Frames:
+    """Per-frame work of one ``rife()`` call: decisions and the engines. Holds no VapourSynth node (see _Graph)."""
+
+    def __init__(self, engines: list[Engine], ratio: Fraction, opts: Options, n_src: int) -> None:
+        self.engines, self.ratio, self.opts, self.n_src = engines, ratio, opts, n_src
 
     # -- per-frame callbacks ----------------------------------------------------------------------------------
     def _base(self, n: int) -> int:
         return min(math.floor(timing.source_time(n, self.ratio)), self.n_src - 1)
 
-    def _copy(self, k: int, mode: str, n: int, f: vs.VideoFrame) -> vs.VideoFrame:
+    def copy(self, k: int, mode: str, n: int, f: vs.VideoFrame) -> vs.VideoFrame:
         a = self._base(n) + k
         out = f.copy()
         mark(out, mode, a, a, Fraction(0), synthesized=False)
         return out
 
-    def _pair(self, ka: int, kb: int, n: int, f: list[vs.VideoFrame]) -> vs.VideoFrame:
+    def pair(self, ka: int, kb: int, n: int, f: list[vs.VideoFrame]) -> vs.VideoFrame:
         base = self._base(n)
         a, b = base + ka, base + kb
         t = (timing.source_time(n, self.ratio) - a) / (b - a)
@@ -159,39 +196,19 @@ class _Graph:
             return True
         return ma is not None and mb is not None and is_cut(ma, mb.blocks, self.opts.sc_threshold)
 
-    # -- selection ------------------------------------------------------------------------------------------
-    def plain(self) -> vs.VideoNode:
-        copy, pair = self.copy_node(0), self.pair_node(0, 1)
-
-        def _select(n: int) -> vs.VideoNode:
-            return copy if timing.plain_step(n, self.n_src, self.ratio).is_copy else pair
-
-        return core.std.FrameEval(self.template, _select)
-
-    def dedup(self) -> vs.VideoNode:
-        m = self.opts.dedup_max_run
-        # Offsets of the window (timing.window_bounds, one more pair on each side for the cut test's neighbours).
-        ks = list(range(-m - 3, m + 3))
-        window = [self.met(k) for k in ks]
-        for ka in range(-m - 1, 1):
-            for kb in range(ka + 1, m + 3):
-                self.pair_node(ka, kb)
-        for k in range(-m - 1, m + 3):
-            for mode in ("copy", "dedup", "cut-hold"):
-                self.copy_node(k, mode)
-        return core.std.FrameEval(self.template, self._decide, prop_src=window)
-
-    def _decide(self, n: int, f: list[vs.VideoFrame]) -> vs.VideoNode:
+    def decide(self, copies: dict[tuple[int, str], vs.VideoNode], pairs: dict[tuple[int, int], vs.VideoNode],
+               n: int, f: list[vs.VideoFrame]) -> vs.VideoNode:
+        """``dedup=True``: the pre-built copy or pair node for output frame ``n`` from the window's metrics."""
         opts, n_src = self.opts, self.n_src
         a = self._base(n)
         lo, hi = timing.window_bounds(a, n_src, opts.dedup_max_run)
         first = max(0, lo - 1) + 1
         k0 = -opts.dedup_max_run - 3          # offset of f[0]
-        pairs = {a + k0 + i: PairMetrics.of(fr) for i, fr in enumerate(f)}
+        metrics = {a + k0 + i: PairMetrics.of(fr) for i, fr in enumerate(f)}
         dup, cut = [], []
         for i in range(first, hi + 1):          # window entry for frame i is pair i - 1
-            pm = pairs[i - 1]
-            nxt = pairs[i].blocks if i < n_src else None
+            pm = metrics[i - 1]
+            nxt = metrics[i].blocks if i < n_src else None
             dup.append(pm.block <= opts.dedup_threshold and i < n_src)
             cut.append(opts.sc and is_cut(pm, nxt, opts.sc_threshold))
         win = timing.DedupWindow(first, dup, cut)
@@ -201,8 +218,8 @@ class _Graph:
                 mode = "copy"
             else:
                 mode = "cut-hold" if (first <= step.a + 1 <= hi and win.is_cut(step.a + 1)) else "dedup"
-            return self.copy_node(step.a - a, mode)
-        return self.pair_node(step.a - a, step.b - a)
+            return copies[(step.a - a, mode)]
+        return pairs[(step.a - a, step.b - a)]
 
 
 def build(clip: vs.VideoNode, engines: list[Engine], ratio: Fraction, opts: Options) -> vs.VideoNode:

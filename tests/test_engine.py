@@ -116,24 +116,14 @@ def test_hd_midpoints_correct_with_a_small_cache(cache_frames: int):
             assert int(out[0][0, 0]) == 64 * a + 4 * k, (a, k)
 
 
-def test_native_bf16_reads_the_cpu_flags(monkeypatch, tmp_path):
-    import builtins
-
+def test_native_bf16_reads_the_cpu_flags(tmp_path):
     from vsrife import cpu
 
     info = tmp_path / "cpuinfo"
-    real_open = builtins.open
-
-    def fake_open(path, *a, **k):
-        return real_open(info if str(path) == "/proc/cpuinfo" else path, *a, **k)
-
-    monkeypatch.setattr(builtins, "open", fake_open)
     for flags, want in (("fpu avx2 avx512f avx512bw", False), ("fpu avx512f avx512_bf16", True),
                         ("fpu amx_tile amx_bf16", True), ("", False)):
         info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
-        cpu.cpu_flags.cache_clear()
-        assert cpu.native_bf16() is want, flags
-    info.unlink()
-    cpu.cpu_flags.cache_clear()
-    assert cpu.native_bf16() is False and cpu.reduced_precision_flags() == []   # no /proc/cpuinfo: nothing assumed
-    cpu.cpu_flags.cache_clear()
+        assert cpu.native_bf16(cpu.read_flags(str(info))) is want, flags
+    missing = cpu.read_flags(str(tmp_path / "none"))
+    assert missing == frozenset() and not cpu.native_bf16(missing) and cpu.reduced_precision_flags(missing) == []
+    assert cpu.reduced_precision_flags(frozenset({"avx512_fp16", "avx512_bf16"})) == ["avx512_bf16", "avx512_fp16"]

@@ -76,6 +76,8 @@ def ov_ratios(r: dict, rows: list[dict], results: list[RunResult]) -> None:
     ref = max(ov, key=lambda o: o["fps"])
     r["ov_ref"] = ref["item"]
     r["ov_ratio"] = r["fps"] / ref["fps"]
+    if r.get("steady_fps") and ref.get("steady_fps"):  # per frame, start-up excluded (--steady)
+        r["ov_steady_ratio"] = r["steady_fps"] / ref["steady_fps"]
 
     def fps_of(item: str, rep: int) -> float | None:
         return next((x.fps for x in results if x.item == item and x.res == r["res"] and x.kind == "full"
@@ -120,7 +122,7 @@ def write_report(path_md: Path, path_json: Path, meta: dict, setup: Setup, items
     if with_ov:
         hdr.insert(6, "× OpenVINO (per repeat)")
     if steady:
-        hdr.insert(5, "steady fps")
+        hdr.insert(5, "steady fps (× ref, × OpenVINO)")
     hdr += ["ref", "accuracy (Y, interpolated frames)"]
     L.append("| " + " | ".join(hdr) + " |")
     L.append("|" + "---|" * len(hdr))
@@ -147,7 +149,8 @@ def write_report(path_md: Path, path_json: Path, meta: dict, setup: Setup, items
             cells.insert(6, ov_cell(r))
         if steady:
             cells.insert(5, fmt(r.get("steady_fps"), ".3f")
-                         + (f" ({r['steady_ratio']:.2f}×)" if r.get("steady_ratio") else ""))
+                         + (f" ({r['steady_ratio']:.2f}×)" if r.get("steady_ratio") else "")
+                         + (f", {r['ov_steady_ratio']:.2f}× OpenVINO" if r.get("ov_steady_ratio") else ""))
         cells += [r.get("ref", "–"), atxt]
         L.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     L.append("")

@@ -148,9 +148,9 @@ def write_report(path_md: Path, path_json: Path, meta: dict, setup: Setup, items
         if with_ov:
             cells.insert(6, ov_cell(r))
         if steady:
-            cells.insert(5, fmt(r.get("steady_fps"), ".3f")
-                         + (f" ({r['steady_ratio']:.2f}×)" if r.get("steady_ratio") else "")
-                         + (f", {r['ov_steady_ratio']:.2f}× OpenVINO" if r.get("ov_steady_ratio") else ""))
+            ratios = ([f"{r['steady_ratio']:.2f}×"] if r.get("steady_ratio") else []) + (
+                [f"{r['ov_steady_ratio']:.2f}× OpenVINO"] if r.get("ov_steady_ratio") else [])
+            cells.insert(5, fmt(r.get("steady_fps"), ".3f") + (f" ({', '.join(ratios)})" if ratios else ""))
         cells += [r.get("ref", "–"), atxt]
         L.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
     L.append("")

@@ -1,12 +1,15 @@
-"""Would zero-padding the blocks' channels to a multiple of 16 or 32 speed up their convolutions?
+"""Would zero-padding the blocks' narrow widths to a multiple of 16 or 32 speed up their convolutions?
 
-    python bench/conv_pad.py [--precision bf16] [--rounds 12]
+    python bench/conv_pad.py [--precision bf16] [--rounds 20]
 
-Times single 3x3 convolutions (channels_last, all cores, oneDNN through torch, the engine's allocator policy) of
-the v4.0-4.5 blocks at 720p (padded to 1280x768): the body layers (90, 150 and 240 channels, stride 1) and the
-stride-2 input layers, each at its own channel counts and with input and output channels rounded up to a multiple
-of 16 and of 32 (zero weights: the same function, more multiplications). Median over interleaved rounds, in ms. Prints a
-Markdown table and writes nothing; a lever study for ``docs/performance.md``, not used by the filter.
+Most v4 widths are multiples of 16 (192, 128, 96, 64, 48 and their halves from 64 down, as conv0 makes them); the
+exceptions are HD v3.6 (90 channels, halves 45), the 24-channel halves of the 48-wide last blocks (4.12-4.17 lite,
+4.20-4.23) and 4.25.lite's 24-wide last block (halves 12). This times those layers at 720p (the frame padded as the
+engine pads it) as single 3x3 convolutions (channels_last, all cores, oneDNN through torch, the engine's allocator
+policy), at their own channel counts and with the widths rounded up to a multiple of 16 and of 32 (zero weights: the
+same function, more multiplications; a block's first layer keeps its input channels, which are the data). Median
+over interleaved rounds, in ms. Prints a Markdown table and writes nothing; a lever study for
+``docs/performance.md``, not used by the filter.
 """
 from __future__ import annotations
 
@@ -23,9 +26,14 @@ import torch.nn.functional as F  # noqa: E402
 
 from vsrife import allocator  # noqa: E402
 
-#: (input channels, output channels, input height, input width, stride) of the 4.0 blocks' layers at 720p.
-LAYERS = ((90, 90, 192, 320, 1), (150, 150, 96, 160, 1), (240, 240, 48, 80, 1),
-          (45, 90, 384, 640, 2), (75, 150, 192, 320, 2))
+#: (which layer, input channels, output channels, input height, input width, stride, pad the input channels too)
+LAYERS = (("3.6 body, block 2 (1/4)", 90, 90, 184, 320, 1, True),
+          ("3.6 body, block 1 (1/8)", 90, 90, 92, 160, 1, True),
+          ("3.6 conv0 second layer, block 2", 45, 90, 368, 640, 2, True),
+          ("4.20-4.23 last block, first layer (28 input channels)", 28, 24, 768, 1280, 2, False),
+          ("4.20-4.23 last block, conv0 second layer", 24, 48, 384, 640, 2, True),
+          ("4.25.lite last block body", 24, 24, 192, 320, 1, True),
+          ("4.25.lite last block, conv0 second layer", 12, 24, 384, 640, 2, True))
 
 
 def _round_up(c: int, m: int | None) -> int:
@@ -62,11 +70,11 @@ def main() -> None:
           f"{args.rounds}\n")
     print("| layer | own channels ms | padded to 16 ms | padded to 32 ms |")
     print("|---|---:|---:|---:|")
-    for cin, cout, h, w, s in LAYERS:
-        shapes = [(_round_up(cin, m), _round_up(cout, m)) for m in (None, 16, 32)]
+    for label, cin, cout, h, w, s, pad_in in LAYERS:
+        shapes = [(_round_up(cin, m) if pad_in else cin, _round_up(cout, m)) for m in (None, 16, 32)]
         ms = time_convs(shapes, h, w, s, dtype, args.rounds)
         cells = [f"{t:.2f} ({ci}->{co})" for t, (ci, co) in zip(ms, shapes)]
-        print(f"| {cin}->{cout} at {h}x{w}, stride {s} | " + " | ".join(cells) + " |")
+        print(f"| {label}: {cin}->{cout} at {h}x{w}, stride {s} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

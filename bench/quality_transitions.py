@@ -28,6 +28,7 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -116,6 +117,18 @@ def mvtools(src: vs.VideoNode, ratio: Fraction, n_out: int) -> list[np.ndarray]:
     return [np.array(c.get_frame(min(n, c.num_frames - 1))[0], copy=True) for n in range(n_out)]
 
 
+def between(n_full: int, idx: list[int], step: int, ratio: Fraction, n_out: int) -> Iterator[tuple[int, int, int, int]]:
+    """(output index, full-rate indices of its pair's two source frames, full-rate index of its true frame) for every
+    output frame that lies strictly between two source frames and has a true frame among the ``n_full`` full-rate
+    frames (``idx``: the source frames' full-rate indices, ``step`` apart)."""
+    for n in range(n_out):
+        tau = Fraction(n) / ratio
+        full = tau * step
+        if tau.denominator == 1 or full.denominator != 1 or full >= n_full or math.floor(tau) + 1 >= len(idx):
+            continue
+        yield n, idx[math.floor(tau)], idx[math.floor(tau) + 1], int(full)
+
+
 def evaluate(seqs: list[ts.Sequence], step: int, ratio: Fraction, model: str, args, methods: dict,
              extras: bool = True, model_path=None) -> dict:
     """Per method and kind: pooled MSE sums and counts; modes of ours; outside-transition identity."""
@@ -132,15 +145,11 @@ def evaluate(seqs: list[ts.Sequence], step: int, ratio: Fraction, model: str, ar
         if extras:
             ys["blend"] = blend([q[i][0] for i in idx], ratio, n_out)
             ys["mvtools FlowFPS"] = mvtools(src, ratio, n_out)
-        for n in range(n_out):
-            tau = Fraction(n) / ratio
-            full = tau * step
-            if tau.denominator == 1 or full.denominator != 1 or full >= len(q) or math.floor(tau) + 1 >= len(idx):
-                continue
-            cut, kind = s.pair_labels(idx[math.floor(tau)], idx[math.floor(tau) + 1])
+        for n, i0, i1, k in between(len(q), idx, step, ratio, n_out):
+            cut, kind = s.pair_labels(i0, i1)
             if cut:
                 continue
-            truth = q[int(full)][0]
+            truth = q[k][0]
             for k, y in ys.items():
                 err = float(np.mean((y[n].astype(np.float64) - truth) ** 2))
                 acc.setdefault(k, {}).setdefault(kind, []).append(err)

@@ -103,6 +103,10 @@ class Sequence:
     kinds: list[str] = field(default_factory=list)
     cuts: set[int] = field(default_factory=set)     # full-rate index of the first frame after each hard cut
     cut_kinds: dict[int, str] = field(default_factory=dict)
+    #: fades through a colour: the frames as they would be without the fade (the shots themselves, same length)
+    #: and the full-rate index where the second shot's frames begin; empty / 0 for other sequences
+    unfaded: list[Frame] = field(default_factory=list)
+    second_shot: int = 0
 
     def add(self, frames: list[Frame], kind: str) -> None:
         self.frames += frames
@@ -139,6 +143,7 @@ def _fade_through(name: str, a: list[Frame], b: list[Frame], colour: tuple[float
     s.add([_const(a[0], colour)] * hold, kind)
     s.add([_mix(b[i], _const(b[0], colour), 1 - law((i + 1) / n)) for i in range(n)], kind)
     s.add(b[n: n + seg], "shot")
+    s.unfaded, s.second_shot = a[: seg + n + hold] + b[: n + seg], seg + n + hold
     return s
 
 
